@@ -1,0 +1,139 @@
+"""Reading checkpoint files safely: ``torch.load(weights_only=True)`` or safetensors.
+
+No loading path of mmtwins unpickles arbitrary objects. Besides tensors and containers,
+the restricted unpickler accepts exactly the extra globals that real Twins checkpoints
+hold: ``argparse.Namespace`` (the official trainer saves its ``args``) and, for whole
+mmdet/mmseg checkpoints written by mmengine, its ``HistoryBuffer`` and the numpy
+array/scalar/dtype reconstructors used in its message hub.
+"""
+import argparse
+import os
+import os.path as osp
+import pickle
+import zipfile
+from typing import Any, List, Optional
+from urllib.parse import urlparse
+
+import torch
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint could not be read or does not fit the model; nothing was loaded."""
+
+
+def _numpy_globals() -> List[Any]:
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover - numpy ships with the stack
+        return []
+    found = [np.ndarray, np.dtype]
+    for mod_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        try:
+            mod = __import__(mod_name, fromlist=['_reconstruct', 'scalar'])
+        except ImportError:
+            continue
+        for name in ('_reconstruct', 'scalar'):
+            fn = getattr(mod, name, None)
+            if fn is not None:
+                found.append((fn, f'{mod_name}.{name}'))
+    # numpy >= 1.25 pickles dtypes as instances of numpy.dtypes.<Kind>DType
+    dtypes = getattr(np, 'dtypes', None)
+    if dtypes is not None:
+        found += [getattr(dtypes, n) for n in dir(dtypes) if n.endswith('DType')]
+    return found
+
+
+def safe_globals() -> List[Any]:
+    """The allow-list given to ``torch.load(weights_only=True)``."""
+    allowed: List[Any] = [argparse.Namespace]
+    try:
+        from mmengine.logging.history_buffer import HistoryBuffer
+        allowed.append(HistoryBuffer)
+    except ImportError:  # pragma: no cover - mmengine is a dependency
+        pass
+    return allowed + _numpy_globals()
+
+
+def is_url(path: str) -> bool:
+    return urlparse(str(path)).scheme in ('http', 'https', 'ftp')
+
+
+def resolve_checkpoint_path(path_or_url: str) -> str:
+    """Local path of a checkpoint; URLs are downloaded once into torch's hub cache."""
+    path_or_url = os.fspath(path_or_url)
+    if not is_url(path_or_url):
+        path = osp.expanduser(path_or_url)
+        if not osp.isfile(path):
+            raise CheckpointError(
+                f'checkpoint not found: {path_or_url!r}. Give the path of a local file or an '
+                f'http(s) URL; convert official/timm/mmseg/mmpretrain files with '
+                f'tools/model_converters/twins2mmtwins.py if you want a local copy.')
+        return path
+    from torch.hub import download_url_to_file, get_dir
+    filename = osp.basename(urlparse(path_or_url).path) or 'checkpoint.pth'
+    cache_dir = osp.join(get_dir(), 'checkpoints')
+    os.makedirs(cache_dir, exist_ok=True)
+    target = osp.join(cache_dir, filename)
+    if not osp.isfile(target):
+        try:
+            # writes to a temporary file and renames it when complete
+            download_url_to_file(path_or_url, target, progress=False)
+        except Exception as exc:
+            raise CheckpointError(
+                f'could not download checkpoint {path_or_url!r}: {exc}. Check the URL and '
+                f'your network, or download the file yourself and pass its local path.'
+            ) from exc
+    return target
+
+
+def _is_safetensors(path: str) -> bool:
+    if path.endswith('.safetensors'):
+        return True
+    with open(path, 'rb') as f:
+        head = f.read(9)
+    # 8-byte little-endian header size, then a JSON header starting with '{'
+    return len(head) == 9 and head[8:9] == b'{' and not zipfile.is_zipfile(path)
+
+
+def load_file(path: str, map_location: Optional[str] = 'cpu') -> Any:
+    """Read a ``.pth``/``.pt``/``.bin`` or ``.safetensors`` file without running code.
+
+    Raises:
+        CheckpointError: the file is missing, not a checkpoint, truncated, or needs
+            pickled objects outside the allow-list.
+    """
+    path = resolve_checkpoint_path(path)
+    if osp.getsize(path) == 0:
+        raise CheckpointError(f'{path} is empty (0 bytes): not a checkpoint')
+    if _is_safetensors(path):
+        try:
+            from safetensors.torch import load_file as load_safetensors
+        except ImportError as exc:  # pragma: no cover - safetensors is a dependency
+            raise CheckpointError(f'{path} is a safetensors file; pip install safetensors'
+                                  ) from exc
+        try:
+            return load_safetensors(path, device=str(map_location or 'cpu'))
+        except Exception as exc:
+            raise CheckpointError(f'{path} is not a readable safetensors file ({exc}); it '
+                                  f'may be truncated or corrupt: download it again') from exc
+    try:
+        if hasattr(torch.serialization, 'safe_globals'):  # torch >= 2.5
+            with torch.serialization.safe_globals(safe_globals()):
+                return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        msg = str(exc)
+        if 'weights_only' in msg or 'Unsupported global' in msg or 'GLOBAL' in msg:
+            raise CheckpointError(
+                f'refusing to load {path}: it contains pickled Python objects that are not '
+                f'plain weights, and unpickling them could run arbitrary code. mmtwins only '
+                f'loads tensors (torch.load(weights_only=True)). If you trust the file, '
+                f'extract its state dict yourself and save it with torch.save(state_dict, '
+                f'...).\nDetails: {msg.splitlines()[0] if msg else exc!r}') from exc
+        raise CheckpointError(f'{path} is not a valid checkpoint ({exc}); it may be truncated '
+                              f'or corrupt: download or copy it again') from exc
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
+            AttributeError, TypeError, KeyError) as exc:
+        raise CheckpointError(f'{path} is not a valid PyTorch checkpoint ({type(exc).__name__}: '
+                              f'{str(exc).splitlines()[0] if str(exc) else ""}); it may be '
+                              f'truncated, corrupt or another kind of file') from exc

@@ -1,0 +1,117 @@
+"""Load pretrained weights into a Twins backbone: all formats, all-or-nothing."""
+import re
+from typing import Dict, Optional
+
+import torch
+from torch import nn
+
+from .convert import describe_arch, to_mmtwins
+from .io import CheckpointError, load_file
+
+_STAGE_NORM = re.compile(r'^stages\.\d+\.norm\.(weight|bias)$')
+
+
+def load_checkpoint_as_mmtwins(checkpoint: str, prefix: Optional[str] = None,
+                               map_location: Optional[str] = 'cpu') -> dict:
+    """Read ``checkpoint`` (path or URL) safely and convert it to mmtwins' names.
+
+    Returns the dict of :func:`mmtwins.checkpoint.convert.to_mmtwins`.
+    """
+    obj = load_file(checkpoint, map_location=map_location)
+    try:
+        return to_mmtwins(obj, prefix=prefix)
+    except CheckpointError as exc:
+        raise CheckpointError(f'{checkpoint}: {exc}') from None
+
+
+def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
+                     source: str = 'checkpoint') -> dict:
+    """Match a converted state dict against ``model``; raise unless it loads completely.
+
+    Stage norms (``stages.{i}.norm``) may be absent from the file as a whole: ImageNet
+    checkpoints have none, and they keep their initialisation. Everything else must be
+    present with the model's shapes.
+
+    Returns:
+        dict with ``matched`` (the tensors to load), ``expected_missing`` keys.
+    """
+    own = model.state_dict()
+    mismatched = [k for k, v in state_dict.items() if k in own and own[k].shape != v.shape]
+    unexpected = [k for k in state_dict if k not in own]
+    missing = [k for k in own if k not in state_dict]
+    has_stage_norms = any(_STAGE_NORM.match(k) for k in state_dict)
+    expected_missing = [k for k in missing if _STAGE_NORM.match(k) and not has_stage_norms]
+    missing = [k for k in missing if k not in expected_missing]
+    matched = {k: v for k, v in state_dict.items()
+               if k in own and own[k].shape == v.shape}
+    if not matched:
+        raise CheckpointError(
+            f'no tensor of {source} matches the model ({describe_arch(own)}); nothing was '
+            f'loaded. The checkpoint holds {describe_arch(state_dict)}.')
+    problems = []
+    if mismatched:
+        rows = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}'
+                for k in mismatched[:8]]
+        more = f' (and {len(mismatched) - 8} more)' if len(mismatched) > 8 else ''
+        problems.append(f'{len(mismatched)} tensor(s) have other shapes{more}:\n  '
+                        + '\n  '.join(rows))
+    if unexpected:
+        problems.append(f'{len(unexpected)} tensor(s) have no place in the model: '
+                        f'{_short(unexpected)}')
+    if missing:
+        problems.append(f'{len(missing)} model tensor(s) are missing from the checkpoint: '
+                        f'{_short(missing)}')
+    if problems:
+        raise CheckpointError(
+            f'{source} does not fit the model; nothing was loaded.\n'
+            f'The model is {describe_arch(own)}; the checkpoint holds '
+            f'{describe_arch(state_dict)}.\n' + '\n'.join(problems))
+    return dict(matched=matched, expected_missing=expected_missing)
+
+
+def _short(keys, n: int = 6) -> str:
+    return ', '.join(keys[:n]) + (f', ... ({len(keys) - n} more)' if len(keys) > n else '')
+
+
+def load_pretrained(model: nn.Module, checkpoint: str, prefix: Optional[str] = None,
+                    map_location: Optional[str] = 'cpu', logger=None) -> dict:
+    """Load a Twins checkpoint of any known layout into ``model``, or raise.
+
+    The file is read with ``weights_only=True`` (or safetensors), its layout detected and
+    converted, then checked tensor by tensor; the model is only touched once every check
+    passed, so a failure never leaves it half loaded. A one-line summary is logged.
+
+    Args:
+        model: a :class:`~mmtwins.models.TwinsPCPVT` / :class:`~mmtwins.models.TwinsSVT`.
+        checkpoint: local path or http(s) URL.
+        prefix: prefix of the backbone inside a whole model (``'backbone.'`` is detected
+            automatically).
+        map_location: passed to ``torch.load``.
+        logger: an mmengine logger name or instance; default: the current MMLogger.
+
+    Returns:
+        dict with ``format``, ``loaded``, ``expected_missing``, ``ignored`` (keys).
+    """
+    info = load_checkpoint_as_mmtwins(checkpoint, prefix=prefix, map_location=map_location)
+    if info['unknown']:
+        raise CheckpointError(
+            f'{checkpoint} ({info["format"]} layout) has {len(info["unknown"])} tensor(s) that '
+            f'are not Twins backbone weights: {_short(info["unknown"])}; nothing was loaded. '
+            f'For a whole model pass the backbone prefix (init_cfg prefix=...).')
+    result = check_state_dict(model, info['state_dict'], source=str(checkpoint))
+    with torch.no_grad():
+        own = model.state_dict()
+        for k, v in result['matched'].items():
+            own[k].copy_(v)
+    summary = dict(format=info['format'], loaded=sorted(result['matched']),
+                   expected_missing=result['expected_missing'], ignored=info['ignored'])
+    from mmengine.logging import print_log
+    msg = (f'mmtwins: loaded {len(result["matched"])}/{len(own)} tensors from {checkpoint} '
+           f'({info["format"]} layout{", prefix " + repr(info["prefix"]) if info["prefix"] else ""}'
+           f'); expected missing {len(result["expected_missing"])}'
+           f'{" (stage norms, kept at init)" if result["expected_missing"] else ""}; '
+           f'ignored {len(info["ignored"])}'
+           f'{" (" + _short(info["ignored"], 4) + ")" if info["ignored"] else ""}; '
+           f'unexpected 0')
+    print_log(msg, logger=logger if logger is not None else 'current')
+    return summary

@@ -1,0 +1,3 @@
+from .twins import TwinsBase, TwinsPCPVT, TwinsStage, TwinsSVT
+
+__all__ = ['TwinsBase', 'TwinsPCPVT', 'TwinsSVT', 'TwinsStage']

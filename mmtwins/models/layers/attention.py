@@ -1,0 +1,204 @@
+"""The two spatial attentions of Twins: global sub-sampled (GSA) and locally-grouped (LSA).
+
+Both compute attention through :func:`attention`, which runs
+``torch.nn.functional.scaled_dot_product_attention`` by default and a plain
+matmul-softmax when ``fused=False`` (kept as the reference path for checking).
+"""
+from typing import Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+WINDOW_PADDING_MODES = ('mask', 'zero')
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = None,
+              dropout_p: float = 0.0, fused: bool = True) -> Tensor:
+    """Scaled dot-product attention over the last two dims, scale ``head_dim ** -0.5``.
+
+    Args:
+        q, k, v: ``(..., L, D)``, ``(..., S, D)``, ``(..., S, D)``.
+        attn_mask: boolean mask broadcastable to ``(..., L, S)``, True where a query may
+            attend to a key; or None.
+        dropout_p: dropout on the attention weights (pass 0 in eval mode).
+        fused: use ``F.scaled_dot_product_attention``; otherwise matmul + softmax.
+    """
+    if fused:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
+    attn = (q * (q.shape[-1] ** -0.5)) @ k.transpose(-2, -1)  # (..., L, S)
+    if attn_mask is not None:
+        attn = attn.masked_fill(~attn_mask, float('-inf'))
+    attn = attn.softmax(dim=-1)
+    if dropout_p > 0:
+        attn = F.dropout(attn, p=dropout_p)
+    return attn @ v
+
+
+class GlobalSubsampledAttention(nn.Module):
+    """Global sub-sampled attention (GSA), the spatial-reduction attention of PVT.
+
+    Keys and values come from the token map sub-sampled by a ``sr_ratio`` x ``sr_ratio``
+    strided convolution (then LayerNorm); with ``sr_ratio == 1`` it is plain global
+    multi-head attention. A token map whose sides are not multiples of ``sr_ratio`` is
+    zero-padded bottom/right before the convolution, so every token reaches a key (the
+    official code drops the trailing ones, and fails when the map is smaller than
+    ``sr_ratio``); at sides that are multiples the two agree.
+
+    Args:
+        embed_dims: channels ``C``.
+        num_heads: attention heads; must divide ``embed_dims``.
+        sr_ratio: spatial reduction ratio of keys/values.
+        qkv_bias: bias of the q and kv projections.
+        attn_drop: dropout on attention weights.
+        proj_drop: dropout after the output projection.
+        fused: use ``scaled_dot_product_attention``.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, sr_ratio: int = 1,
+                 qkv_bias: bool = True, attn_drop: float = 0.0, proj_drop: float = 0.0,
+                 fused: bool = True) -> None:
+        super().__init__()
+        _check_heads(embed_dims, num_heads)
+        self.num_heads = num_heads
+        self.sr_ratio = sr_ratio
+        self.attn_drop = attn_drop
+        self.fused = fused
+        self.q = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
+        self.kv = nn.Linear(embed_dims, embed_dims * 2, bias=qkv_bias)  # rows: k then v
+        self.proj = nn.Linear(embed_dims, embed_dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+        if sr_ratio > 1:
+            self.sr = nn.Conv2d(embed_dims, embed_dims, kernel_size=sr_ratio, stride=sr_ratio)
+            self.norm = nn.LayerNorm(embed_dims, eps=1e-5)
+
+    def forward(self, x: Tensor, hw_shape: Tuple[int, int]) -> Tensor:
+        """``x``: ``(B, H*W, C)`` tokens of an ``H x W`` map; returns the same shape."""
+        B, N, C = x.shape
+        heads = self.num_heads
+        q = self.q(x).view(B, N, heads, C // heads).transpose(1, 2)  # (B, heads, N, hd)
+        if self.sr_ratio > 1:
+            H, W = hw_shape
+            r = self.sr_ratio
+            kv_src = x.transpose(1, 2).reshape(B, C, H, W)  # (B, C, H, W)
+            if H % r or W % r:
+                kv_src = F.pad(kv_src, (0, (-W) % r, 0, (-H) % r))
+            kv_src = self.sr(kv_src).flatten(2).transpose(1, 2)  # (B, N', C)
+            kv_src = self.norm(kv_src)
+        else:
+            kv_src = x
+        # (B, N', 2C) -> (2, B, heads, N', hd)
+        kv = self.kv(kv_src).view(B, -1, 2, heads, C // heads).permute(2, 0, 3, 1, 4)
+        k, v = kv.unbind(0)
+        out = attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0,
+                        fused=self.fused)  # (B, heads, N, hd)
+        out = out.transpose(1, 2).reshape(B, N, C)
+        return self.proj_drop(self.proj(out))
+
+
+class LocallyGroupedAttention(nn.Module):
+    """Locally-grouped self-attention (LSA): attention inside non-overlapping windows.
+
+    A token map whose sides are not multiples of ``window_size`` is padded bottom/right
+    (after the block's first LayerNorm). ``window_padding`` decides what the padded tokens
+    do:
+
+    * ``'mask'``: they are excluded as keys (the caller passes the mask made by
+      :func:`window_padding_mask`, once per stage), so every real token attends only to
+      real tokens of its window, whichever sides are padded;
+    * ``'zero'``: they stay zero vectors that attend and are attended (their keys and
+      values are the projection biases), as in the official detection code and timm.
+
+    Args:
+        embed_dims: channels ``C``.
+        num_heads: attention heads; must divide ``embed_dims``.
+        window_size: side of the square windows.
+        qkv_bias: bias of the qkv projection.
+        attn_drop: dropout on attention weights.
+        proj_drop: dropout after the output projection.
+        fused: use ``scaled_dot_product_attention``.
+    """
+
+    def __init__(self, embed_dims: int, num_heads: int, window_size: int = 7,
+                 qkv_bias: bool = True, attn_drop: float = 0.0, proj_drop: float = 0.0,
+                 fused: bool = True) -> None:
+        super().__init__()
+        _check_heads(embed_dims, num_heads)
+        self.num_heads = num_heads
+        self.window_size = window_size
+        self.attn_drop = attn_drop
+        self.fused = fused
+        self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=qkv_bias)  # rows: q, k, v
+        self.proj = nn.Linear(embed_dims, embed_dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: Tensor, hw_shape: Tuple[int, int],
+                key_mask: Optional[Tensor] = None) -> Tensor:
+        """Args:
+            x: ``(B, H*W, C)`` tokens of an ``H x W`` map.
+            hw_shape: ``(H, W)``.
+            key_mask: from :func:`window_padding_mask` (``'mask'`` mode), or None for
+                zero padding / no padding.
+
+        Returns:
+            ``(B, H*W, C)``.
+        """
+        B, N, C = x.shape
+        H, W = hw_shape
+        ws = self.window_size
+        heads = self.num_heads
+        pad_b, pad_r = (-H) % ws, (-W) % ws
+        x = x.view(B, H, W, C)
+        if pad_b or pad_r:
+            x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
+        Hp, Wp = H + pad_b, W + pad_r
+        nh, nw = Hp // ws, Wp // ws
+        # (B, nh, ws, nw, ws, C) -> (B, nh, nw, ws, ws, C): tokens grouped by window
+        x = x.view(B, nh, ws, nw, ws, C).transpose(2, 3)
+        # (B, nh, nw, ws, ws, 3C) -> (3, B, nh*nw, heads, ws*ws, hd)
+        qkv = self.qkv(x).reshape(B, nh * nw, ws * ws, 3, heads, C // heads)
+        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)
+        out = attention(q, k, v, attn_mask=key_mask,
+                        dropout_p=self.attn_drop if self.training else 0.0,
+                        fused=self.fused)  # (B, nh*nw, heads, ws*ws, hd)
+        # -> (B, nh, nw, ws, ws, C) -> (B, nh, ws, nw, ws, C) -> (B, Hp, Wp, C)
+        out = out.transpose(2, 3).reshape(B, nh, nw, ws, ws, C).transpose(2, 3)
+        out = out.reshape(B, Hp, Wp, C)
+        if pad_b or pad_r:
+            out = out[:, :H, :W, :]
+        out = out.reshape(B, N, C)
+        return self.proj_drop(self.proj(out))
+
+
+def window_padding_mask(hw_shape: Tuple[int, int], window_size: int,
+                        device=None) -> Optional[Tensor]:
+    """Boolean key mask that removes the padding of a window partition.
+
+    Returns None when ``H`` and ``W`` are multiples of ``window_size`` (nothing padded);
+    otherwise a ``(nh*nw, 1, 1, ws*ws)`` tensor, True for real tokens and False for padded
+    ones, in the window order of :class:`LocallyGroupedAttention`; it broadcasts over
+    batch, heads and queries. Every window holds at least its top-left token, which is
+    real, so no query row is fully masked.
+    """
+    H, W = hw_shape
+    ws = window_size
+    pad_b, pad_r = (-H) % ws, (-W) % ws
+    if not (pad_b or pad_r):
+        return None
+    Hp, Wp = H + pad_b, W + pad_r
+    rows = torch.arange(Hp, device=device) < H  # (Hp,)
+    cols = torch.arange(Wp, device=device) < W  # (Wp,)
+    real = rows[:, None] & cols[None, :]  # (Hp, Wp)
+    # (nh, ws, nw, ws) -> (nh, nw, ws, ws) -> (nh*nw, ws*ws)
+    real = real.view(Hp // ws, ws, Wp // ws, ws).transpose(1, 2).reshape(-1, ws * ws)
+    return real[:, None, None, :]  # (nWin, 1, 1, ws*ws)
+
+
+def _check_heads(embed_dims: int, num_heads: int) -> None:
+    if num_heads <= 0 or embed_dims % num_heads:
+        raise ValueError(f'embed_dims ({embed_dims}) must be a positive multiple of '
+                         f'num_heads ({num_heads})')
+
+
+__all__ = ['attention', 'GlobalSubsampledAttention', 'LocallyGroupedAttention',
+           'window_padding_mask', 'WINDOW_PADDING_MODES']

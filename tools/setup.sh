@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# One-command set-up of mmtwins and the OpenMMLab 2.x stack.
+#
+#   bash tools/setup.sh            # create .venv, install everything, print a report
+#
+# Idempotent: a second run only checks what is there (under a minute once the mmcv wheel
+# is cached). Environment knobs:
+#   MMTWINS_VENV     where the virtualenv lives        (default: <repo>/.venv)
+#   MMTWINS_CACHE    where built wheels are cached     (default: ~/.cache/mmtwins)
+#   MMTWINS_PYTHON   interpreter for the new venv      (default: python3.11, else python3)
+#   MMTWINS_TORCH    torch version to install if the venv has none (default: 2.13.0)
+#   MMTWINS_JOBS     parallel compile jobs for mmcv    (default: number of cores)
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${MMTWINS_VENV:-$REPO/.venv}"
+CACHE="${MMTWINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmtwins}"
+TORCH_WANTED="${MMTWINS_TORCH:-2.13.0}"
+MMCV_VERSION="2.1.0"
+CONSTRAINTS="$REPO/requirements/constraints.txt"
+
+step() { printf '\n\033[1m[setup] %s\033[0m\n' "$*"; }
+info() { printf '[setup] %s\n' "$*"; }
+die() {
+    printf '\n[setup] ERROR: %s\n' "$1" >&2
+    shift || true
+    for line in "$@"; do printf '[setup]        %s\n' "$line" >&2; done
+    exit 1
+}
+
+# ---------------------------------------------------------------------------------------
+step "1/6 checking prerequisites"
+PY_BASE="${MMTWINS_PYTHON:-}"
+if [ -z "$PY_BASE" ]; then
+    for cand in python3.11 python3; do
+        if command -v "$cand" >/dev/null 2>&1; then PY_BASE="$cand"; break; fi
+    done
+fi
+[ -n "$PY_BASE" ] && command -v "$PY_BASE" >/dev/null 2>&1 \
+    || die "no Python interpreter found." "Install Python 3.11 (or point MMTWINS_PYTHON at one)."
+"$PY_BASE" - <<'EOF' || die "Python 3.8-3.12 is required (3.11 is tested)." \
+    "Point MMTWINS_PYTHON at a supported interpreter."
+import sys
+sys.exit(0 if (3, 8) <= sys.version_info[:2] <= (3, 12) else 1)
+EOF
+"$PY_BASE" -c "import venv, ensurepip" 2>/dev/null \
+    || die "$PY_BASE has no venv/ensurepip module." \
+        "On Debian/Ubuntu: apt-get install python3-venv (matching your Python version)."
+info "python: $("$PY_BASE" --version 2>&1) ($(command -v "$PY_BASE"))"
+
+# ---------------------------------------------------------------------------------------
+step "2/6 virtualenv at $VENV"
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c "import pip" >/dev/null 2>&1; then
+    info "exists, reusing it"
+else
+    "$PY_BASE" -m venv "$VENV" || die "could not create the virtualenv at $VENV."
+    info "created"
+fi
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip --disable-pip-version-check)
+# setuptools >=77 is what torch needs; <81 still ships pkg_resources, which mmcv's
+# setup.py imports.
+"${PIP[@]}" install -q -c "$CONSTRAINTS" "setuptools>=77,<81" wheel \
+    || die "could not install setuptools/wheel into the virtualenv (is a package index reachable?)"
+
+# ---------------------------------------------------------------------------------------
+step "3/6 torch"
+if "$PY" -c "import torch" >/dev/null 2>&1; then
+    info "keeping the installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
+else
+    info "installing torch==$TORCH_WANTED (a local wheel is used when pip finds one)"
+    "${PIP[@]}" install -q "torch==$TORCH_WANTED" \
+        || die "could not install torch==$TORCH_WANTED." \
+            "Install a torch build yourself into $VENV (e.g. $PY -m pip install torch==<ver>)" \
+            "and run this script again: an installed torch is never replaced."
+fi
+TORCH_VERSION="$("$PY" -c 'import torch; print(torch.__version__)')"
+TORCH_CUDA="$("$PY" -c 'import torch; print(torch.version.cuda or "")')"
+# Every later pip call is pinned to this torch so that no dependency can swap it for
+# another build (e.g. a multi-GB CUDA wheel).
+TORCH_PIN="$VENV/torch-pin.txt"
+echo "torch==$TORCH_VERSION" > "$TORCH_PIN"
+PIP_C=("${PIP[@]}" install -c "$CONSTRAINTS" -c "$TORCH_PIN")
+
+# ---------------------------------------------------------------------------------------
+step "4/6 mmcv $MMCV_VERSION with compiled ops"
+mmcv_ok() {
+    "$PY" - <<EOF >/dev/null 2>&1
+import mmcv, sys
+from mmcv.ops import nms  # noqa: F401  (loads the compiled _ext)
+sys.exit(0 if mmcv.__version__ == "$MMCV_VERSION" else 1)
+EOF
+}
+WITH_CUDA=0
+if [ -n "$TORCH_CUDA" ] && command -v nvcc >/dev/null 2>&1; then WITH_CUDA=1; fi
+if [ -n "$TORCH_CUDA" ]; then CUDA_TAG="cu${TORCH_CUDA//./}"; else CUDA_TAG="cpu"; fi
+[ "$WITH_CUDA" = 1 ] || [ -z "$TORCH_CUDA" ] || CUDA_TAG="${CUDA_TAG}-cpuops"
+PY_TAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
+WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION/torch-${TORCH_VERSION//+/_}-$CUDA_TAG-$PY_TAG"
+
+if mmcv_ok; then
+    info "mmcv $MMCV_VERSION with ops already importable"
+else
+    # mmcv's own runtime dependencies first (mmengine, numpy, opencv, ...).
+    "${PIP_C[@]}" -q addict mmengine numpy packaging Pillow pyyaml yapf opencv-python \
+        || die "could not install mmcv's runtime dependencies."
+    WHEEL="$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
+    if [ -n "$WHEEL" ]; then
+        info "using the cached wheel $WHEEL"
+    else
+        command -v "${CXX:-g++}" >/dev/null 2>&1 \
+            || die "no C++ compiler found; mmcv's ops must be compiled for this torch." \
+                "On Debian/Ubuntu: apt-get install build-essential"
+        "$PY" -c "import sysconfig, os, sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')) else 1)" \
+            || die "the Python development headers (Python.h) are missing." \
+                "On Debian/Ubuntu: apt-get install python3-dev (matching your Python version)."
+        "${PIP_C[@]}" -q ninja psutil || info "ninja unavailable; compiling without it (slower)"
+        BUILD="$(mktemp -d "${TMPDIR:-/tmp}/mmcv-build.XXXXXX")"
+        LOG="$CACHE/logs/mmcv-$MMCV_VERSION-build-$(date +%Y%m%d-%H%M%S).log"
+        mkdir -p "$(dirname "$LOG")" "$WHEEL_DIR"
+        info "no compatible mmcv wheel: building it from source (CUDA ops: $WITH_CUDA)."
+        info "this takes about 15 minutes on 2 cores; the wheel is then cached in"
+        info "  $WHEEL_DIR"
+        info "full compiler log: $LOG"
+        "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation \
+            -d "$BUILD" "mmcv==$MMCV_VERSION" >>"$LOG" 2>&1 \
+            || die "could not download the mmcv $MMCV_VERSION source distribution (see $LOG)."
+        tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
+        SRC="$BUILD/mmcv-$MMCV_VERSION"
+        # torch >= 2.10 headers need C++20; mmcv 2.1.0 asks for C++17.
+        sed -i 's/c++17/c++20/g' "$SRC/setup.py"
+        TOTAL="$(cd "$SRC" && ls mmcv/ops/csrc/pytorch/*.cpp mmcv/ops/csrc/pytorch/cpu/*.cpp 2>/dev/null | wc -l)"
+        if [ "$WITH_CUDA" = 1 ]; then
+            TOTAL=$((TOTAL + $(cd "$SRC" && ls mmcv/ops/csrc/pytorch/cuda/*.cu 2>/dev/null | wc -l)))
+        fi
+        (
+            cd "$SRC"
+            export MMCV_WITH_OPS=1 MAX_JOBS="${MMTWINS_JOBS:-$(nproc)}" FORCE_CUDA="$WITH_CUDA"
+            # mmcv's setup.py compiles CUDA ops whenever it sees a GPU; without nvcc that
+            # fails, so hide the GPU for a CPU-ops build.
+            [ "$WITH_CUDA" = 1 ] || export CUDA_VISIBLE_DEVICES=""
+            "${PIP[@]}" wheel -v --no-build-isolation --no-deps -w "$WHEEL_DIR" . >>"$LOG" 2>&1
+        ) &
+        BUILD_PID=$!
+        START=$(date +%s)
+        while kill -0 "$BUILD_PID" 2>/dev/null; do
+            sleep 30
+            kill -0 "$BUILD_PID" 2>/dev/null || break
+            # ninja prints "[done/total]"; without ninja, count the object files.
+            PROGRESS="$(grep -oE '^ *\[[0-9]+/[0-9]+\]' "$LOG" | tail -n 1 | tr -d ' []' || true)"
+            [ -n "$PROGRESS" ] || PROGRESS="~$(find "$SRC/build" -name '*.o' 2>/dev/null | wc -l)/$TOTAL"
+            ELAPSED=$(( $(date +%s) - START ))
+            info "building mmcv: $((ELAPSED / 60))m$((ELAPSED % 60))s elapsed, $PROGRESS sources compiled"
+        done
+        if ! wait "$BUILD_PID"; then
+            echo "----- last lines of the build log -----" >&2
+            grep -E "error|Error" "$LOG" | tail -n 15 >&2 || tail -n 15 "$LOG" >&2
+            die "building mmcv $MMCV_VERSION failed (full log: $LOG)." \
+                "Check that g++ (>= 10, for C++20) and the Python headers are installed."
+        fi
+        rm -rf "$BUILD"
+        WHEEL="$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)"
+        info "built and cached $WHEEL in $(( ($(date +%s) - START) / 60 )) min"
+    fi
+    "${PIP_C[@]}" -q --no-deps --force-reinstall "$WHEEL" \
+        || die "could not install $WHEEL."
+    mmcv_ok || die "mmcv $MMCV_VERSION is installed but its compiled ops do not load." \
+        "Delete $WHEEL_DIR and run this script again to rebuild it."
+fi
+
+# ---------------------------------------------------------------------------------------
+step "5/6 mmengine, mmdet, mmsegmentation and mmtwins (editable, with test extras)"
+"${PIP_C[@]}" -q --no-build-isolation -e "$REPO[tests]" \
+    || die "could not install mmtwins and its dependencies (see pip's message above)."
+[ "$("$PY" -c 'import torch; print(torch.__version__)')" = "$TORCH_VERSION" ] \
+    || die "torch changed during the install; this should not happen (please report it)."
+
+# ---------------------------------------------------------------------------------------
+step "6/6 environment report"
+"$PY" -m mmtwins.utils.collect_env || die "the environment report failed: the install is broken."
+info "done. Activate with: source ${VENV#"$REPO"/}/bin/activate"
