@@ -124,12 +124,11 @@ def convert_state_dict(state_dict: Dict[str, torch.Tensor], fmt: str
         stage_norms = {int(m.group(1)) for k in state_dict
                        if (m := re.match(r'^norm_after_stage(\d+)\.', k))}
     for key, value in state_dict.items():
+        if fmt == 'mmpretrain' and key.startswith('norm_after_stage') and len(stage_norms) == 1:
+            ignored.append(key)  # ImageNet files: the classifier's final norm, not a stage norm
+            continue
         new = _rename(key, fmt)
         if new is None:
-            if fmt == 'mmpretrain' and key.startswith('norm_after_stage') and \
-                    len(stage_norms) == 1:
-                ignored.append(key)  # ImageNet files: the classifier's final norm
-                continue
             if key.startswith(_CLASSIFIER_PREFIXES):
                 ignored.append(key)
             else:

@@ -43,12 +43,26 @@ def _numpy_globals() -> List[Any]:
     return found
 
 
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """Stand-in for ``getattr`` during unpickling, limited to what mmengine needs.
+
+    mmengine pickles ``HistoryBuffer._statistics_methods`` as ``getattr(HistoryBuffer,
+    'min')`` and so on; any other use of ``getattr`` in a checkpoint is refused.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    if obj is HistoryBuffer and isinstance(name, str) and \
+            name in HistoryBuffer._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'weights_only: getattr({obj!r}, {name!r}) is not allowed (Unsupported global)')
+
+
 def safe_globals() -> List[Any]:
     """The allow-list given to ``torch.load(weights_only=True)``."""
     allowed: List[Any] = [argparse.Namespace]
     try:
         from mmengine.logging.history_buffer import HistoryBuffer
-        allowed.append(HistoryBuffer)
+        allowed += [HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')]
     except ImportError:  # pragma: no cover - mmengine is a dependency
         pass
     return allowed + _numpy_globals()
@@ -132,8 +146,7 @@ def load_file(path: str, map_location: Optional[str] = 'cpu') -> Any:
                 f'...).\nDetails: {msg.splitlines()[0] if msg else exc!r}') from exc
         raise CheckpointError(f'{path} is not a valid checkpoint ({exc}); it may be truncated '
                               f'or corrupt: download or copy it again') from exc
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile,
-            AttributeError, TypeError, KeyError) as exc:
+    except Exception as exc:  # the unpickler raises many types on garbage input
         raise CheckpointError(f'{path} is not a valid PyTorch checkpoint ({type(exc).__name__}: '
                               f'{str(exc).splitlines()[0] if str(exc) else ""}); it may be '
                               f'truncated, corrupt or another kind of file') from exc

@@ -44,10 +44,6 @@ def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     missing = [k for k in missing if k not in expected_missing]
     matched = {k: v for k, v in state_dict.items()
                if k in own and own[k].shape == v.shape}
-    if not matched:
-        raise CheckpointError(
-            f'no tensor of {source} matches the model ({describe_arch(own)}); nothing was '
-            f'loaded. The checkpoint holds {describe_arch(state_dict)}.')
     problems = []
     if mismatched:
         rows = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}'
@@ -61,9 +57,11 @@ def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     if missing:
         problems.append(f'{len(missing)} model tensor(s) are missing from the checkpoint: '
                         f'{_short(missing)}')
-    if problems:
+    if problems or not matched:
+        headline = ('no tensor of it matches the model' if not matched
+                    else 'it does not fit the model')
         raise CheckpointError(
-            f'{source} does not fit the model; nothing was loaded.\n'
+            f'{source}: {headline}; nothing was loaded.\n'
             f'The model is {describe_arch(own)}; the checkpoint holds '
             f'{describe_arch(state_dict)}.\n' + '\n'.join(problems))
     return dict(matched=matched, expected_missing=expected_missing)
