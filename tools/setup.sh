@@ -28,6 +28,11 @@ die() {
     exit 1
 }
 
+# pip, minus the per-package warnings some mirrors' configurations print by the hundred
+pip_quiet() {
+    "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+}
+
 # ---------------------------------------------------------------------------------------
 step "1/6 checking prerequisites"
 PY_BASE="${MMTWINS_PYTHON:-}"
@@ -57,7 +62,7 @@ else
     info "created"
 fi
 PY="$VENV/bin/python"
-PIP=("$PY" -m pip --disable-pip-version-check)
+PIP=(pip_quiet "$PY" -m pip --disable-pip-version-check)
 # setuptools >=77 is what torch needs; <81 still ships pkg_resources, which mmcv's
 # setup.py imports.
 "${PIP[@]}" install -q -c "$CONSTRAINTS" "setuptools>=77,<81" wheel \
@@ -177,5 +182,5 @@ step "5/6 mmengine, mmdet, mmsegmentation and mmtwins (editable, with test extra
 
 # ---------------------------------------------------------------------------------------
 step "6/6 environment report"
-"$PY" -m mmtwins.utils.collect_env || die "the environment report failed: the install is broken."
+"$PY" -m mmtwins.env || die "the environment report failed: the install is broken."
 info "done. Activate with: source ${VENV#"$REPO"/}/bin/activate"

@@ -1,3 +1,0 @@
-from .collect_env import collect_env
-
-__all__ = ['collect_env']

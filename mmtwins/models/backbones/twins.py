@@ -97,7 +97,13 @@ class TwinsBase(BaseModule):
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  fused_attn: bool = True,
+                 pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+        if pretrained is not None:
+            # mmseg's segmentors pass their ``pretrained`` to the backbone
+            if init_cfg is not None:
+                raise ValueError('give either pretrained or init_cfg, not both')
+            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
         self.arch_name, self.arch_settings = self._resolve_arch(arch)
         settings = self.arch_settings
@@ -364,6 +370,8 @@ class TwinsPCPVT(TwinsBase):
         frozen_stages: freeze stages ``1..k`` (eval mode, no gradients); -1 or 0: none.
         with_cp: activation checkpointing per block (saves memory, costs a recompute).
         fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
+        pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
+            (mmseg's segmentors pass their ``pretrained`` here).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads
             any known Twins checkpoint format (see :mod:`mmtwins.checkpoint`).
 
@@ -416,6 +424,8 @@ class TwinsSVT(TwinsBase):
         frozen_stages: freeze stages ``1..k`` (eval mode, no gradients); -1 or 0: none.
         with_cp: activation checkpointing per block (saves memory, costs a recompute).
         fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
+        pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
+            (mmseg's segmentors pass their ``pretrained`` here).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads
             any known Twins checkpoint format (see :mod:`mmtwins.checkpoint`).
 
