@@ -64,12 +64,12 @@ def write(tmp_path, name, obj):
 
 FORMATS = {
     'official_bare': lambda sd: ('official.pth', with_classifier(sd)),
-    'official_trainer': lambda sd: ('official_ckpt.pth', official_trainer_file(with_classifier(sd))),
+    'official_trainer': lambda sd: ('official_ckpt.pth',
+                                    official_trainer_file(with_classifier(sd))),
     'timm_pth': lambda sd: ('timm.pth', with_classifier(sd)),
     'timm_safetensors': lambda sd: ('model.safetensors', with_classifier(sd)),
     'mmseg': lambda sd: ('mmseg.pth', to_mmseg(sd)),
-    'mmseg_in_state_dict': lambda sd: ('mmseg_sd.pth', {'state_dict': to_mmseg(sd),
-                                                         'meta': {}}),
+    'mmseg_in_state_dict': lambda sd: ('mmseg_sd.pth', {'state_dict': to_mmseg(sd), 'meta': {}}),
     'whole_mmseg_model': lambda sd: ('segmentor.pth', whole_model(to_mmseg(sd))),
     'whole_official_det': lambda sd: ('detector.pth', whole_model(sd)),
 }
@@ -182,7 +182,8 @@ def test_other_variant_is_refused_and_nothing_loaded(tmp_path):
         load_pretrained(model, str(svt_b))
     msg = str(err.value)
     assert 'nothing was loaded' in msg and 'Twins-SVT-S' in msg and 'Twins-SVT-B' in msg
-    assert 'stages.0.patch_embed.proj.weight: checkpoint (96, 3, 4, 4) vs model (64, 3, 4, 4)' in msg
+    assert ('stages.0.patch_embed.proj.weight: checkpoint (96, 3, 4, 4) vs model (64, 3, 4, 4)'
+            in msg)
     assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
     # same widths, more blocks: PCPVT-B into PCPVT-S

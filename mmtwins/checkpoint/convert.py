@@ -143,8 +143,8 @@ def convert_state_dict(state_dict: Dict[str, torch.Tensor], fmt: str
 
 def _rename(key: str, fmt: str) -> Optional[str]:
     if fmt == 'mmtwins':
-        return key if _SIGNATURES['mmtwins'].match(key) or re.match(r'^stages\.\d+\.norm\.',
-                                                                     key) else None
+        ours = _SIGNATURES['mmtwins'].match(key) or re.match(r'^stages\.\d+\.norm\.', key)
+        return key if ours else None
     if fmt == 'official':
         rules = [(r'^patch_embeds\.(\d+)\.(proj|norm)\.', r'stages.\1.patch_embed.\2.'),
                  (r'^blocks\.(\d+)\.(\d+)\.', r'stages.\1.blocks.\2.'),

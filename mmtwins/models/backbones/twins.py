@@ -273,8 +273,7 @@ class TwinsBase(BaseModule):
                 return name, {k: list(v) for k, v in cls.arch_zoo[name].items()}
             other = TwinsSVT if cls is TwinsPCPVT else TwinsPCPVT
             hint = ''
-            if key in other.arch_aliases and key not in ('s', 'b', 'l', 'small', 'base',
-                                                          'large'):
+            if key in other.arch_aliases:
                 hint = f' ({arch!r} is a {other.family} architecture: use {other.__name__})'
             raise ValueError(f'unknown {cls.family} arch {arch!r}{hint}; choose one of '
                              f'{sorted(cls.arch_aliases)} or pass a dict with keys '
