@@ -74,7 +74,7 @@ if "$PY" -c "import torch" >/dev/null 2>&1; then
     info "keeping the installed torch $("$PY" -c 'import torch; print(torch.__version__)')"
 else
     info "installing torch==$TORCH_WANTED (a local wheel is used when pip finds one)"
-    "${PIP[@]}" install -q "torch==$TORCH_WANTED" \
+    "${PIP[@]}" install -q -c "$CONSTRAINTS" "torch==$TORCH_WANTED" numpy \
         || die "could not install torch==$TORCH_WANTED." \
             "Install a torch build yourself into $VENV (e.g. $PY -m pip install torch==<ver>)" \
             "and run this script again: an installed torch is never replaced."
