@@ -6,11 +6,12 @@
 """
 from .convert import (FORMATS, convert_state_dict, describe_arch, detect_format, to_mmtwins,
                       unwrap_state_dict)
-from .io import CheckpointError, load_file, resolve_checkpoint_path, safe_globals
+from .io import (CheckpointError, allow_mmengine_checkpoints, load_file, resolve_checkpoint_path,
+                 safe_globals)
 from .load import check_state_dict, load_checkpoint_as_mmtwins, load_pretrained
 
 __all__ = [
-    'FORMATS', 'CheckpointError', 'load_file', 'resolve_checkpoint_path', 'safe_globals',
+    'FORMATS', 'CheckpointError', 'allow_mmengine_checkpoints', 'load_file', 'resolve_checkpoint_path', 'safe_globals',
     'unwrap_state_dict', 'detect_format', 'convert_state_dict', 'to_mmtwins', 'describe_arch',
     'check_state_dict', 'load_checkpoint_as_mmtwins', 'load_pretrained'
 ]

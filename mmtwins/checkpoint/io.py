@@ -150,3 +150,14 @@ def load_file(path: str, map_location: Optional[str] = 'cpu') -> Any:
         raise CheckpointError(f'{path} is not a valid PyTorch checkpoint ({type(exc).__name__}: '
                               f'{str(exc).splitlines()[0] if str(exc) else ""}); it may be '
                               f'truncated, corrupt or another kind of file') from exc
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Let every ``torch.load(weights_only=True)`` in this process (e.g. mmengine's
+    ``load_from`` / ``--resume``, which rely on torch's default) read genuine mmengine
+    checkpoints, by adding exactly the allow-list of :func:`safe_globals`.
+
+    weights_only's safety is kept: nothing outside the allow-list is unpickled.
+    """
+    if hasattr(torch.serialization, 'add_safe_globals'):
+        torch.serialization.add_safe_globals(safe_globals())

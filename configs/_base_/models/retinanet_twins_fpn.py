@@ -1,0 +1,13 @@
+# RetinaNet with a Twins backbone: mmdet's RetinaNet R50-FPN with the backbone swapped.
+_base_ = ['mmdet::_base_/models/retinanet_r50_fpn.py']
+custom_imports = dict(imports=['mmtwins'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='mmtwins.TwinsPCPVT',  # each variant config sets type, arch and checkpoint
+        arch='small',
+        drop_path_rate=0.2,
+        init_cfg=dict(type='Pretrained', checkpoint=None)),
+    # official recipe: FPN from stage 2 on, extra levels from the input, 5 outputs
+    neck=dict(in_channels=[64, 128, 320, 512], start_level=1, add_extra_convs='on_input',
+              num_outs=5))

@@ -1,0 +1,1 @@
+"""Command-line tools (``tools/train.py``, ``tools/test.py`` are thin wrappers)."""

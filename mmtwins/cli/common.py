@@ -1,0 +1,144 @@
+"""Shared set-up of ``tools/train.py`` and ``tools/test.py`` for mmdet and mmseg configs."""
+import difflib
+import os
+import os.path as osp
+import subprocess
+import sys
+from typing import Any, Dict, Optional
+
+import torch
+from mmengine.config import Config
+
+from ..checkpoint import CheckpointError, allow_mmengine_checkpoints
+
+SUPPORTED_SCOPES = ('mmdet', 'mmseg')
+REPO_CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs')
+
+
+class UserError(RuntimeError):
+    """A mistake in the command line, config or data: shown as one message, no traceback."""
+
+
+def load_config(path: str, cfg_options: Optional[Dict[str, Any]] = None) -> Config:
+    """Read a config, check its scope and apply ``--cfg-options``."""
+    if not osp.isfile(path):
+        hint = ''
+        if osp.isdir(REPO_CONFIGS):
+            names = sorted(f for f in os.listdir(REPO_CONFIGS) if f.endswith('.py'))
+            close = difflib.get_close_matches(osp.basename(path), names, n=3, cutoff=0.5)
+            if close:
+                hint = ' Did you mean ' + ', '.join(f'configs/{c}' for c in close) + '?'
+            else:
+                hint = f' The shipped configs are in {REPO_CONFIGS}.'
+        raise UserError(f'config file not found: {path}.{hint}')
+    allow_mmengine_checkpoints()
+    import mmtwins  # noqa: F401  (registers our modules even if custom_imports is missing)
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        check_cfg_options(cfg, cfg_options)
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in SUPPORTED_SCOPES:
+        raise UserError(f'{path} has default_scope={scope!r}; mmtwins tools run mmdet and mmseg '
+                        f'configs (default_scope in {SUPPORTED_SCOPES})')
+    return cfg
+
+
+def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
+    """Refuse ``--cfg-options`` whose path does not exist up to its last key (a typo would
+    otherwise silently add an unused key); the last key may be new (a new argument)."""
+    for key in options:
+        node: Any = cfg
+        parts = key.split('.')
+        for depth, part in enumerate(parts[:-1]):
+            if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+                node = node[int(part)]
+            elif isinstance(node, dict) and part in node:
+                node = node[part]
+            else:
+                where = '.'.join(parts[:depth]) or 'the config'
+                keys = list(node) if isinstance(node, dict) else f'{len(node)} items'
+                close = difflib.get_close_matches(part, list(node), n=1) \
+                    if isinstance(node, dict) else []
+                hint = f' Did you mean {close[0]!r}?' if close else ''
+                raise UserError(f'--cfg-options {key}: {where} has no key {part!r} '
+                                f'(it has: {keys}).{hint}')
+        if not isinstance(node, (dict, list, tuple)):
+            raise UserError(f'--cfg-options {key}: {".".join(parts[:-1])} is not a dict')
+
+
+def replace_norm_type(node: Any, old: str, new: str) -> int:
+    """Replace ``type=old`` by ``type=new`` in every norm config dict below ``node``."""
+    count = 0
+    if isinstance(node, dict):
+        if node.get('type') == old:
+            node['type'] = new
+            count += 1
+        for value in node.values():
+            count += replace_norm_type(value, old, new)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            count += replace_norm_type(value, old, new)
+    return count
+
+
+def adapt_to_device(cfg: Config, launcher: str) -> None:
+    """Make a GPU recipe run on the CPU when there is no GPU.
+
+    SyncBN becomes BN (SyncBN needs GPUs across processes), the process group uses gloo,
+    and DDP wraps the CPU model without ``device_ids``.
+    """
+    if torch.cuda.is_available():
+        return
+    if replace_norm_type(cfg.model, 'SyncBN', 'BN'):
+        print('[mmtwins] no GPU: SyncBN -> BN', flush=True)
+    env_cfg = cfg.setdefault('env_cfg', {})
+    env_cfg['cudnn_benchmark'] = False
+    env_cfg.setdefault('dist_cfg', {})['backend'] = 'gloo'
+    if launcher == 'none':
+        return
+    init_cpu_process_group(launcher)
+    cfg.model_wrapper_cfg = dict(
+        type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+        find_unused_parameters=cfg.get('find_unused_parameters', False))
+
+
+def init_cpu_process_group(launcher: str) -> None:
+    """mmengine's ``init_dist`` selects a CUDA device; on CPU we start gloo ourselves."""
+    import torch.distributed as dist
+    if dist.is_initialized():
+        return
+    if launcher == 'slurm':
+        rank, world = int(os.environ['SLURM_PROCID']), int(os.environ['SLURM_NTASKS'])
+        if 'MASTER_ADDR' not in os.environ:
+            nodes = os.environ.get('SLURM_NODELIST', '127.0.0.1')
+            out = subprocess.run(['scontrol', 'show', 'hostname', nodes], capture_output=True,
+                                 text=True)
+            os.environ['MASTER_ADDR'] = (out.stdout.split() or ['127.0.0.1'])[0]
+        os.environ.setdefault('MASTER_PORT', '29500')
+        os.environ.update(RANK=str(rank), WORLD_SIZE=str(world),
+                          LOCAL_RANK=os.environ.get('SLURM_LOCALID', '0'))
+    elif launcher != 'pytorch':
+        raise UserError(f'launcher {launcher!r} needs GPUs; use pytorch or slurm on CPU')
+    dist.init_process_group(backend='gloo')
+
+
+def build_runner(cfg: Config):
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def default_work_dir(config_path: str) -> str:
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def run_main(main, argv=None) -> int:
+    """Run a CLI ``main``; user errors end with one clear message and exit status 1."""
+    try:
+        return main(argv) or 0
+    except (UserError, CheckpointError) as exc:
+        print(f'\nerror: {exc}', file=sys.stderr, flush=True)
+        return 1

@@ -1,0 +1,96 @@
+"""Test (evaluate) a checkpoint of an mmdet or mmseg config.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE_OR_DIR]
+                         [--show-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import DictAction
+
+from .common import (UserError, adapt_to_device, build_runner, default_work_dir, load_config,
+                     run_main)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Evaluate a detector or segmentor with a Twins backbone')
+    parser.add_argument('config', help='config file (mmdet or mmseg scope)')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where logs and metrics go')
+    parser.add_argument('--out', help='detection: a .pkl file of raw predictions; '
+                        'segmentation: a directory of predicted label maps (PNG)')
+    parser.add_argument('--show-dir', help='write pictures of the predictions here')
+    parser.add_argument('--show', action='store_true', help='show pictures in a window')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown picture')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. test_dataloader.batch_size=1')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_pictures(cfg, args) -> None:
+    hook = cfg.default_hooks.get('visualization')
+    if hook is None:
+        raise UserError('--show/--show-dir: the config has no default_hooks.visualization')
+    hook['draw'] = True
+    if args.show:
+        hook['show'] = True
+        hook['wait_time'] = args.wait_time
+    if args.show_dir:
+        show_dir = osp.abspath(args.show_dir)
+        if cfg.default_scope == 'mmdet':
+            hook['test_out_dir'] = show_dir
+        else:
+            hook['interval'] = 1
+            cfg.visualizer['save_dir'] = show_dir
+
+
+def enable_outputs(cfg, out: str) -> None:
+    if cfg.default_scope == 'mmdet':
+        if not out.endswith(('.pkl', '.pickle')):
+            raise UserError('--out must be a .pkl file for detection configs')
+        evaluators = cfg.test_evaluator if isinstance(cfg.test_evaluator, list) \
+            else [cfg.test_evaluator]
+        cfg.test_evaluator = evaluators + [dict(type='DumpDetResults', out_file_path=out)]
+    else:
+        cfg.test_evaluator['output_dir'] = out
+        cfg.test_evaluator['keep_results'] = True
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        raise UserError(f'checkpoint not found: {args.checkpoint}')
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    cfg.load_from = args.checkpoint
+    # the trained weights replace the backbone's ImageNet initialisation: don't fetch it
+    backbone = cfg.model.get('backbone', {})
+    if isinstance(backbone.get('init_cfg'), dict) and \
+            backbone['init_cfg'].get('type') == 'Pretrained':
+        backbone['init_cfg'] = None
+    if args.show or args.show_dir:
+        enable_pictures(cfg, args)
+    if args.out:
+        enable_outputs(cfg, args.out)
+    adapt_to_device(cfg, args.launcher)
+    runner = build_runner(cfg)
+    metrics = runner.test()
+    if runner.rank == 0:
+        printable = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()
+                     if isinstance(v, (int, float, str))}
+        print('[mmtwins] metrics: ' + json.dumps(printable), flush=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_main(main))

@@ -1,0 +1,78 @@
+"""Train an mmdet or mmseg config (the config's ``default_scope`` decides).
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+                          [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]
+"""
+import argparse
+import os
+import sys
+
+from mmengine.config import DictAction
+
+from .common import (UserError, adapt_to_device, build_runner, default_work_dir, load_config,
+                     run_main)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Train a detector or segmentor with a Twins backbone')
+    parser.add_argument('config', help='config file (mmdet or mmseg scope)')
+    parser.add_argument('--work-dir', help='where logs and checkpoints go '
+                        '(default: ./work_dirs/<config name>)')
+    parser.add_argument('--resume', nargs='?', type=str, const='auto',
+                        help='resume from CKPT, or with no value from the latest checkpoint '
+                             'in the work dir')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: fp16 with loss scaling on GPU, bf16 on CPU')
+    parser.add_argument('--auto-scale-lr', action='store_true',
+                        help='scale the lr by (total batch size / auto_scale_lr.base_batch_size)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. train_cfg.max_iters=100')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def enable_amp(cfg) -> None:
+    import torch
+    wrapper = cfg.optim_wrapper
+    if wrapper.get('type') in ('AmpOptimWrapper', 'AutocastOptimWrapper'):
+        print(f'[mmtwins] mixed precision already on ({wrapper["type"]})', flush=True)
+    elif torch.cuda.is_available():
+        wrapper['type'] = 'AmpOptimWrapper'
+        wrapper['loss_scale'] = 'dynamic'
+    else:
+        wrapper['type'] = 'AutocastOptimWrapper'
+        wrapper['dtype'] = 'bfloat16'
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    cfg = load_config(args.config, args.cfg_options)
+    cfg.launcher = args.launcher
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+            raise UserError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size')
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        if not os.path.isfile(args.resume):
+            raise UserError(f'--resume {args.resume}: no such checkpoint file')
+        cfg.resume = True
+        cfg.load_from = args.resume
+    adapt_to_device(cfg, args.launcher)
+    runner = build_runner(cfg)
+    runner.train()
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(run_main(main))
