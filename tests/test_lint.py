@@ -4,7 +4,7 @@ import shutil
 import pytest
 from conftest import REPO_ROOT, run_python
 
-PATHS = ['mmtwins', 'tools', 'tests']
+PATHS = ['mmtwins', 'tools', 'tests', 'configs']
 
 
 @pytest.mark.parametrize('tool,args', [('flake8', []), ('isort', ['--check-only', '--diff'])])

@@ -11,7 +11,8 @@ from .io import (CheckpointError, allow_mmengine_checkpoints, load_file, resolve
 from .load import check_state_dict, load_checkpoint_as_mmtwins, load_pretrained
 
 __all__ = [
-    'FORMATS', 'CheckpointError', 'allow_mmengine_checkpoints', 'load_file', 'resolve_checkpoint_path', 'safe_globals',
+    'FORMATS', 'CheckpointError', 'allow_mmengine_checkpoints', 'load_file',
+    'resolve_checkpoint_path', 'safe_globals',
     'unwrap_state_dict', 'detect_format', 'convert_state_dict', 'to_mmtwins', 'describe_arch',
     'check_state_dict', 'load_checkpoint_as_mmtwins', 'load_pretrained'
 ]

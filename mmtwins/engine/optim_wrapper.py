@@ -35,6 +35,6 @@ class AutocastOptimWrapper(OptimWrapper):
         if device_type is None:
             param = next(model.parameters(), None)
             device_type = param.device.type if param is not None else 'cpu'
-        with super().optim_context(model), torch.autocast(device_type=device_type,
-                                                           dtype=self.cast_dtype):
+        autocast = torch.autocast(device_type=device_type, dtype=self.cast_dtype)
+        with super().optim_context(model), autocast:
             yield
