@@ -21,6 +21,10 @@ class CheckpointError(RuntimeError):
     """A checkpoint could not be read or does not fit the model; nothing was loaded."""
 
 
+class CheckpointNotFoundError(CheckpointError):
+    """The checkpoint file does not exist or could not be downloaded."""
+
+
 def _numpy_globals() -> List[Any]:
     try:
         import numpy as np
@@ -50,8 +54,11 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
     'min')`` and so on; any other use of ``getattr`` in a checkpoint is refused.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    if obj is HistoryBuffer and isinstance(name, str) and \
-            name in HistoryBuffer._statistics_methods:
+
+    # the built-in statistics (registered lazily, on the first HistoryBuffer) and any
+    # registered with HistoryBuffer.register_statistics
+    allowed = {'min', 'max', 'current', 'mean'} | set(HistoryBuffer._statistics_methods)
+    if obj is HistoryBuffer and isinstance(name, str) and name in allowed:
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'weights_only: getattr({obj!r}, {name!r}) is not allowed (Unsupported global)')
@@ -78,7 +85,7 @@ def resolve_checkpoint_path(path_or_url: str) -> str:
     if not is_url(path_or_url):
         path = osp.expanduser(path_or_url)
         if not osp.isfile(path):
-            raise CheckpointError(
+            raise CheckpointNotFoundError(
                 f'checkpoint not found: {path_or_url!r}. Give the path of a local file or an '
                 f'http(s) URL; convert official/timm/mmseg/mmpretrain files with '
                 f'tools/model_converters/twins2mmtwins.py if you want a local copy.')
@@ -93,7 +100,7 @@ def resolve_checkpoint_path(path_or_url: str) -> str:
             # writes to a temporary file and renames it when complete
             download_url_to_file(path_or_url, target, progress=False)
         except Exception as exc:
-            raise CheckpointError(
+            raise CheckpointNotFoundError(
                 f'could not download checkpoint {path_or_url!r}: {exc}. Check the URL and '
                 f'your network, or download the file yourself and pass its local path.'
             ) from exc

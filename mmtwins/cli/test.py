@@ -11,8 +11,8 @@ import sys
 
 from mmengine.config import DictAction
 
-from .common import (UserError, adapt_to_device, build_runner, default_work_dir, load_config,
-                     run_main)
+from .common import (UserError, adapt_to_device, build_runner, check_data, default_work_dir,
+                     load_config, run_main)
 
 
 def parse_args(argv=None):
@@ -82,12 +82,17 @@ def main(argv=None) -> int:
         enable_pictures(cfg, args)
     if args.out:
         enable_outputs(cfg, args.out)
+    check_data(cfg, ['test_dataloader'])
     adapt_to_device(cfg, args.launcher)
     runner = build_runner(cfg)
     metrics = runner.test()
     if runner.rank == 0:
-        printable = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()
-                     if isinstance(v, (int, float, str))}
+        printable = {}
+        for key, value in metrics.items():
+            try:
+                printable[key] = round(float(value), 4)
+            except (TypeError, ValueError):
+                continue
         print('[mmtwins] metrics: ' + json.dumps(printable), flush=True)
     return 0
 

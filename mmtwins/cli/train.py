@@ -9,8 +9,8 @@ import sys
 
 from mmengine.config import DictAction
 
-from .common import (UserError, adapt_to_device, build_runner, default_work_dir, load_config,
-                     run_main)
+from .common import (UserError, adapt_to_device, build_runner, check_data, default_work_dir,
+                     load_config, run_main)
 
 
 def parse_args(argv=None):
@@ -68,6 +68,7 @@ def main(argv=None) -> int:
             raise UserError(f'--resume {args.resume}: no such checkpoint file')
         cfg.resume = True
         cfg.load_from = args.resume
+    check_data(cfg, ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') else []))
     adapt_to_device(cfg, args.launcher)
     runner = build_runner(cfg)
     runner.train()
