@@ -1,0 +1,208 @@
+"""End to end, as a user runs them: tools/train.py, tools/test.py, --resume,
+tools/dist_train.sh (2 CPU processes) and tools/slurm_train.sh, on toy data."""
+import json
+import os
+import os.path as osp
+import pickle
+import stat
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO_ROOT, run_python
+from toy_overlays import det_overlay, seg_overlay
+
+from mmtwins.checkpoint import load_file
+from mmtwins.toydata import make_toy_ade20k, make_toy_coco
+
+
+@pytest.fixture(scope='module')
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp('toy')
+    make_toy_coco(str(root / 'coco'), num_train=4, num_val=2, seed=1)
+    make_toy_ade20k(str(root / 'ade'), num_train=6, num_val=2, seed=1)
+    return dict(coco=str(root / 'coco'), ade=str(root / 'ade' / 'ADEChallengeData2016'))
+
+
+def tool(args, cwd=None, env=None, timeout=900):
+    proc = run_python(args, cwd=cwd, env=env, timeout=timeout)
+    if proc.returncode != 0:
+        raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n'
+                             f'{proc.stderr[-5000:]}')
+    return proc
+
+
+def scalars(work_dir):
+    """Training records of every run in a work dir, in order (mmengine's scalars.json)."""
+    records = []
+    for run in sorted(d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d))):
+        path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
+        if osp.exists(path):
+            with open(path) as f:
+                records += [json.loads(line) for line in f if line.strip()]
+    return [r for r in records if 'loss' in r]
+
+
+def metrics_line(proc):
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('[mmtwins] metrics: ')][-1]
+    return json.loads(line[len('[mmtwins] metrics: '):])
+
+
+def test_upernet_svt_s_train_test_pictures(toy, tmp_path):
+    """The quick-start config through both tools; --show-dir writes GT|prediction pictures,
+    --out writes label maps."""
+    work = tmp_path / 'work'
+    data = [f'{k}.dataset.data_root={toy["ade"]}'
+            for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
+    cfg = 'configs/toy/upernet_twins_svt_s_toy_ade20k.py'
+    tool(['tools/train.py', cfg, '--work-dir', str(work), '--cfg-options',
+          'train_cfg.max_iters=3', 'train_cfg.val_interval=3', 'train_dataloader.batch_size=2']
+         + data)
+    ckpt = work / 'iter_3.pth'
+    assert ckpt.exists()
+    proc = tool(['tools/test.py', cfg, str(ckpt), '--work-dir', str(work), '--show-dir',
+                 str(tmp_path / 'pics'), '--out', str(tmp_path / 'preds'), '--cfg-options']
+                + data)
+    metrics = metrics_line(proc)
+    assert {'aAcc', 'mIoU', 'mAcc'} <= set(metrics)
+    pics = [f for _, _, fs in os.walk(tmp_path / 'pics') for f in fs if f.endswith('.png')]
+    assert len(pics) == 2
+    from PIL import Image
+    pic = Image.open(next((tmp_path / 'pics').rglob('*.png')))
+    assert pic.width == 2 * 160 and pic.height == 128  # ground truth | prediction
+    assert len(list((tmp_path / 'preds').glob('*.png'))) == 2
+
+
+def test_semantic_fpn_learns_and_resumes(toy, tmp_path):
+    """A short run lowers the loss clearly; --resume continues at the right iteration."""
+    work = tmp_path / 'work'
+    cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=24, lr=1e-3,
+                      ckpt_interval=12)
+    tool(['tools/train.py', str(cfg), '--work-dir', str(work)])
+    losses = [r['loss'] for r in scalars(work)]
+    assert len(losses) == 24
+    first, last = sum(losses[:4]) / 4, sum(losses[-4:]) / 4
+    assert last < 0.6 * first, losses
+    proc = tool(['tools/test.py', str(cfg), str(work / 'iter_24.pth'), '--work-dir', str(work)])
+    assert metrics_line(proc)['mIoU'] > 0
+
+    # resume: a run stopped at iteration 12 continues with 13..24
+    resumed = tmp_path / 'resumed'
+    resumed.mkdir()
+    (resumed / 'iter_12.pth').write_bytes((work / 'iter_12.pth').read_bytes())
+    (resumed / 'last_checkpoint').write_text(str(resumed / 'iter_12.pth'))
+    proc = tool(['tools/train.py', str(cfg), '--work-dir', str(resumed), '--resume'])
+    assert 'resumed' in (proc.stdout + proc.stderr).lower()
+    steps = [r['step'] for r in scalars(resumed)]
+    assert steps == list(range(13, 25))
+    ckpt = load_file(str(resumed / 'iter_24.pth'))  # weights_only, mmengine allow-list
+    assert ckpt['meta']['iter'] == 24
+    # an explicit checkpoint path works too
+    proc = tool(['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'explicit'),
+                 '--resume', str(work / 'iter_12.pth'),
+                 '--cfg-options', 'train_cfg.max_iters=13'])
+    assert [r['step'] for r in scalars(tmp_path / 'explicit')] == [13]
+
+
+@pytest.mark.parametrize('config,masks,small_train', [
+    ('retinanet_twins_pcpvt_s_fpn_1x_coco.py', False, True),
+    ('mask_rcnn_twins_svt_s_fpn_1x_coco.py', True, True),
+    # the real 3x multi-scale augmentation (short side 480..800)
+    ('retinanet_twins_svt_s_fpn_3x_ms_coco.py', False, False),
+])
+def test_detectors_train_and_test(toy, tmp_path, config, masks, small_train):
+    cfg = det_overlay(tmp_path, config, toy['coco'], masks=masks, small_train=small_train)
+    work = tmp_path / 'work'
+    tool(['tools/train.py', str(cfg), '--work-dir', str(work)])
+    ckpt = work / 'epoch_1.pth'
+    assert ckpt.exists()
+    losses = scalars(work)
+    assert len(losses) == 2 and all(r['loss'] == r['loss'] for r in losses)  # 2 iters, finite
+    out = tmp_path / 'results.pkl'
+    # keep every box so that the untrained model still has results to score
+    score = ('model.test_cfg.rcnn.score_thr=0.0' if masks else 'model.test_cfg.score_thr=0.0')
+    proc = tool(['tools/test.py', str(cfg), str(ckpt), '--work-dir', str(work), '--out',
+                 str(out), '--show-dir', str(tmp_path / 'pics'), '--cfg-options', score])
+    metrics = metrics_line(proc)
+    assert 'coco/bbox_mAP' in metrics
+    if masks:
+        assert 'coco/segm_mAP' in metrics
+    with open(out, 'rb') as f:
+        results = pickle.load(f)
+    assert len(results) == 2 and 'pred_instances' in results[0]
+    assert len(list((tmp_path / 'pics').rglob('*.jpg')) + list((tmp_path / 'pics').rglob(
+        '*.png'))) == 2
+
+
+def test_dist_train_two_cpu_processes(toy, tmp_path):
+    cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=2)
+    work = tmp_path / 'work'
+    env = dict(os.environ, PORT='29637', PYTHON=sys.executable)
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
+                           str(work)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-5000:]
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    assert 'SyncBN -> BN' in log
+    assert (work / 'iter_2.pth').exists()
+
+
+def test_slurm_train_script(toy, tmp_path):
+    """slurm_train.sh with a stand-in srun that records its arguments and runs the task as
+    Slurm would (one task), through --launcher slurm on the CPU."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    srun = bin_dir / 'srun'
+    srun.write_text('#!/usr/bin/env bash\n'
+                    f'printf "%s\\n" "$@" > {tmp_path}/srun_args\n'
+                    'while [ $# -gt 0 ]; do case "$1" in -p) shift 2;; -*) shift;; *) break;; '
+                    'esac; done\n'
+                    'export SLURM_PROCID=0 SLURM_NTASKS=1 SLURM_LOCALID=0 '
+                    'SLURM_NODELIST=localhost MASTER_ADDR=127.0.0.1 MASTER_PORT=29638\n'
+                    'exec "$@"\n')
+    srun.chmod(srun.stat().st_mode | stat.S_IEXEC)
+    cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=1)
+    env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', GPUS='1', GPUS_PER_NODE='1',
+               CPUS_PER_TASK='2', SRUN_ARGS='--quotatype=auto', PYTHON=sys.executable)
+    work = tmp_path / 'work'
+    proc = subprocess.run(['bash', 'tools/slurm_train.sh', 'gpu_part', 'twins_job', str(cfg),
+                           str(work)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    args = (tmp_path / 'srun_args').read_text().split('\n')
+    for expected in ['-p', 'gpu_part', '--job-name=twins_job', '--gres=gpu:1', '--ntasks=1',
+                     '--ntasks-per-node=1', '--cpus-per-task=2', '--kill-on-bad-exit=1',
+                     '--quotatype=auto', '--launcher=slurm', f'--work-dir={work}']:
+        assert expected in args
+    assert (work / 'iter_1.pth').exists()
+    assert 'Distributed launcher: slurm' in proc.stdout + proc.stderr
+
+
+def test_missing_pretrained_checkpoint_is_a_clear_message(toy, tmp_path):
+    data = [f'{k}.dataset.data_root={toy["ade"]}' for k in ('train_dataloader', 'val_dataloader')]
+    proc = run_python(['tools/train.py', 'configs/upernet_twins_svt_s_ade20k.py', '--work-dir',
+                       str(tmp_path), '--cfg-options',
+                       'model.backbone.init_cfg.checkpoint=/nowhere/alt_gvt_small.pth'] + data)
+    assert proc.returncode == 1
+    assert 'Traceback' not in proc.stderr
+    err = proc.stderr
+    assert "checkpoint not found: '/nowhere/alt_gvt_small.pth'" in err
+    assert 'alt_gvt_small_20220308-7e1c3695.pth' in err and 'timm/twins_svt_small.in1k' in err
+    assert 'twins2mmtwins.py' in err and 'model.backbone.init_cfg=None' in err
+
+
+@pytest.mark.parametrize('args,message', [
+    (['configs/upernet_twins_svt_s_ade2k.py'],
+     'config file not found: configs/upernet_twins_svt_s_ade2k.py. Did you mean '
+     'configs/upernet_twins_svt_s_ade20k.py'),
+    (['configs/upernet_twins_svt_s_ade20k.py', '--cfg-options', 'modle.backbone.arch=b'],
+     "the config has no key 'modle'"),
+    (['configs/upernet_twins_svt_s_ade20k.py', '--work-dir', '/tmp/x', '--cfg-options',
+      'train_dataloader.dataset.data_root=/nonexistent/ade'],
+     "train_dataloader: the data root '/nonexistent/ade' does not exist"),
+])
+def test_user_errors_are_one_message(args, message):
+    proc = run_python(['tools/train.py'] + args)
+    assert proc.returncode == 1
+    assert message in proc.stderr and 'Traceback' not in proc.stderr
