@@ -137,8 +137,8 @@ class LocallyGroupedAttention(nn.Module):
         """Args:
             x: ``(B, H*W, C)`` tokens of an ``H x W`` map.
             hw_shape: ``(H, W)``.
-            key_mask: from :func:`window_padding_mask` (``'mask'`` mode), or None for
-                zero padding / no padding.
+            key_mask: from :func:`window_padding_mask` (``'mask'`` mode, made once per
+                stage for this batch size), or None for zero padding / no padding.
 
         Returns:
             ``(B, H*W, C)``.
@@ -148,37 +148,39 @@ class LocallyGroupedAttention(nn.Module):
         ws = self.window_size
         heads = self.num_heads
         pad_b, pad_r = (-H) % ws, (-W) % ws
-        x = x.view(B, H, W, C)
-        if pad_b or pad_r:
-            x = F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
         Hp, Wp = H + pad_b, W + pad_r
         nh, nw = Hp // ws, Wp // ws
-        # (B, nh, ws, nw, ws, C) -> (B, nh, nw, ws, ws, C): tokens grouped by window
-        x = x.view(B, nh, ws, nw, ws, C).transpose(2, 3)
-        # (B, nh, nw, ws, ws, 3C) -> (3, B, nh*nw, heads, ws*ws, hd)
-        qkv = self.qkv(x).reshape(B, nh * nw, ws * ws, 3, heads, C // heads)
-        q, k, v = qkv.permute(3, 0, 1, 4, 2, 5).unbind(0)
+        # project the real tokens only, then pad the projections
+        qkv = self.qkv(x).view(B, H, W, 3 * C)
+        if pad_b or pad_r:
+            qkv = F.pad(qkv, (0, 0, 0, pad_r, 0, pad_b))
+            if key_mask is None and self.qkv.bias is not None:
+                # zero padding: a padded (zero) token's projections are the biases
+                qkv[:, H:] = self.qkv.bias
+                qkv[:, :, W:] = self.qkv.bias
+        # (B, nh, ws, nw, ws, 3, heads, hd) -> (3, B*nh*nw, heads, ws*ws, hd): one copy
+        qkv = qkv.view(B, nh, ws, nw, ws, 3, heads, C // heads).permute(5, 0, 1, 3, 6, 2, 4, 7)
+        q, k, v = qkv.reshape(3, B * nh * nw, heads, ws * ws, C // heads).unbind(0)
         out = attention(q, k, v, attn_mask=key_mask,
                         dropout_p=self.attn_drop if self.training else 0.0,
-                        fused=self.fused)  # (B, nh*nw, heads, ws*ws, hd)
-        # -> (B, nh, nw, ws, ws, C) -> (B, nh, ws, nw, ws, C) -> (B, Hp, Wp, C)
-        out = out.transpose(2, 3).reshape(B, nh, nw, ws, ws, C).transpose(2, 3)
+                        fused=self.fused)  # (B*nh*nw, heads, ws*ws, hd)
+        # (B, nh, nw, heads, ws, ws, hd) -> (B, nh, ws, nw, ws, heads, hd) -> (B, Hp, Wp, C)
+        out = out.view(B, nh, nw, heads, ws, ws, C // heads).permute(0, 1, 4, 2, 5, 3, 6)
         out = out.reshape(B, Hp, Wp, C)
         if pad_b or pad_r:
             out = out[:, :H, :W, :]
-        out = out.reshape(B, N, C)
-        return self.proj_drop(self.proj(out))
+        return self.proj_drop(self.proj(out.reshape(B, N, C)))
 
 
-def window_padding_mask(hw_shape: Tuple[int, int], window_size: int,
+def window_padding_mask(hw_shape: Tuple[int, int], window_size: int, batch_size: int = 1,
                         device=None) -> Optional[Tensor]:
     """Boolean key mask that removes the padding of a window partition.
 
     Returns None when ``H`` and ``W`` are multiples of ``window_size`` (nothing padded);
-    otherwise a ``(nh*nw, 1, 1, ws*ws)`` tensor, True for real tokens and False for padded
-    ones, in the window order of :class:`LocallyGroupedAttention`; it broadcasts over
-    batch, heads and queries. Every window holds at least its top-left token, which is
-    real, so no query row is fully masked.
+    otherwise a ``(batch_size*nh*nw, 1, 1, ws*ws)`` tensor, True for real tokens and False
+    for padded ones, in the window order of :class:`LocallyGroupedAttention`; it
+    broadcasts over heads and queries. Every window holds at least its top-left token,
+    which is real, so no query row is fully masked.
     """
     H, W = hw_shape
     ws = window_size
@@ -191,7 +193,8 @@ def window_padding_mask(hw_shape: Tuple[int, int], window_size: int,
     real = rows[:, None] & cols[None, :]  # (Hp, Wp)
     # (nh, ws, nw, ws) -> (nh, nw, ws, ws) -> (nh*nw, ws*ws)
     real = real.view(Hp // ws, ws, Wp // ws, ws).transpose(1, 2).reshape(-1, ws * ws)
-    return real[:, None, None, :]  # (nWin, 1, 1, ws*ws)
+    # windows are ordered batch-major: (B*nh*nw, 1, 1, ws*ws)
+    return real.repeat(batch_size, 1)[:, None, None, :]
 
 
 def _check_heads(embed_dims: int, num_heads: int) -> None:
