@@ -166,10 +166,12 @@ def test_with_cp_same_outputs_and_gradients(cls, arch):
         torch.testing.assert_close(grads_a[name], grads_b[name], rtol=1e-5, atol=1e-6)
 
 
-def test_fused_and_plain_attention_agree():
-    model = TwinsSVT(arch=TINY_SVT)
+@pytest.mark.parametrize('window_padding', ['mask', 'zero'])
+@pytest.mark.parametrize('size', [(61, 83), (64, 64), (9, 30)])
+def test_fused_and_plain_attention_agree(window_padding, size):
+    model = TwinsSVT(arch=TINY_SVT, window_padding=window_padding)
     model.init_weights()
-    x = torch.rand(2, 3, 61, 83)
+    x = torch.rand(2, 3, *size)
     results = []
     for fused in (True, False):
         model.fused_attn = fused

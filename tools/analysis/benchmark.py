@@ -18,7 +18,6 @@ import json
 import os
 import os.path as osp
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -122,30 +121,61 @@ def infer_fn(model, x):
     return run
 
 
+def _rss_bytes():
+    with open('/proc/self/statm') as f:
+        return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
+
+
 def memory_worker(args):
-    """One training step in this (fresh) process; prints the peak memory it added."""
+    """One training step in this (fresh) process; prints the peak memory it added.
+
+    On CUDA: ``max_memory_allocated``. On CPU: the peak resident set size above the level
+    before the step, sampled every 0.2 ms; the parent starts this process with glibc's
+    mmap threshold fixed low, so tensors are returned to the OS when freed and the
+    resident size follows the live tensors.
+    """
+    import threading
     impl, variant, size, batch, device = args
     h, w = parse_size(size)
     ours, theirs = build_pair(variant, device, with_cp=impl == 'mmtwins+cp',
                               need_mmseg=impl == 'mmseg')
     model = theirs if impl == 'mmseg' else ours
+    ours = theirs = None
     x = torch.randn(int(batch), 3, h, w, device=device)
     step = train_step_fn(model, x)
+    step()  # warm-up: one-time buffers (kernels, caches) are not the step's memory
     if device == 'cuda':
+        torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         step()
+        torch.cuda.synchronize()
         peak = torch.cuda.max_memory_allocated() - base
     else:
-        base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        import gc
+        gc.collect()
+        base = _rss_bytes()
+        high = [base]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                high[0] = max(high[0], _rss_bytes())
+                time.sleep(0.0002)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
         step()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - base
+        done.set()
+        sampler.join()
+        peak = high[0] - base
     print(json.dumps(dict(peak_bytes=peak)))
 
 
 def peak_memory(impl, variant, size, batch, device):
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536', MALLOC_TRIM_THRESHOLD_='0')
     proc = subprocess.run([sys.executable, osp.abspath(__file__), '--_memory-worker', impl,
-                           variant, size, str(batch), device], capture_output=True, text=True)
+                           variant, size, str(batch), device], capture_output=True, text=True,
+                          env=env)
     if proc.returncode:
         raise RuntimeError(f'memory worker failed:\n{proc.stderr[-2000:]}')
     return json.loads(proc.stdout.strip().splitlines()[-1])['peak_bytes']

@@ -1,0 +1,88 @@
+"""The fast paths stay correct: torch.compile, bf16 autocast, the benchmark and FLOP tools.
+
+Speed itself is measured by tools/analysis/benchmark.py, not asserted here.
+"""
+import re
+
+import pytest
+import torch
+from conftest import TINY_SVT, run_python
+
+from mmtwins.analysis import count_flops
+from mmtwins.models import TwinsPCPVT, TwinsSVT
+
+
+def tiny(window_padding='mask'):
+    torch.manual_seed(0)
+    model = TwinsSVT(arch=TINY_SVT, window_padding=window_padding).eval()
+    model.init_weights()
+    return model
+
+
+def test_torch_compile_matches_eager():
+    model = tiny()
+    x = torch.randn(2, 3, 61, 83)  # padded windows, masks, sr padding
+    with torch.no_grad():
+        eager = model(x)
+        compiled = torch.compile(model)(x)
+    # tolerance: fp32 with reordered reductions
+    for a, b in zip(eager, compiled):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+
+
+def test_bf16_autocast_on_cpu_close_to_fp32():
+    model = tiny()
+    x = torch.randn(2, 3, 64, 96)
+    with torch.no_grad():
+        ref = model(x)
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            low = model(x)
+    # tolerance: bf16 keeps 8 bits of mantissa; relative error of the maps below 5%
+    for a, b in zip(ref, low):
+        assert b.dtype in (torch.bfloat16, torch.float32)
+        err = (b.float() - a).norm() / a.norm()
+        assert err < 0.05, err.item()
+    # and training under autocast gives finite gradients
+    model.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        loss = sum(o.float().mean() for o in model(x))
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize('cls,arch,paper', [(TwinsSVT, 'small', 2.9), (TwinsPCPVT, 'small', 3.7),
+                                            (TwinsSVT, 'base', 8.6)])
+def test_backbone_flops_match_paper_at_224(cls, arch, paper):
+    """Paper FLOPs (multiply-adds at 224x224) include the classifier head (tiny)."""
+    model = cls(arch=arch, norm_after_stage=False).eval()
+    x = torch.randn(1, 3, 224, 224)
+    flops = count_flops(lambda: model(x), model)
+    macs = flops['total'] / 2 / 1e9
+    assert abs(macs - paper) < 0.1 * paper, macs
+    # attention products are counted (explicit matmuls), not only linear/conv layers
+    assert flops.get('bmm', 0) + flops.get('matmul', 0) > 0
+    assert model.fused_attn  # restored after counting
+
+
+def test_get_flops_tool():
+    proc = run_python(['tools/analysis/get_flops.py', 'configs/upernet_twins_svt_s_ade20k.py',
+                       '--shape', '128', '128'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert 'params:          53.86 M (backbone 23.55 M)' in out
+    m = re.search(r'FLOPs:\s+([\d.]+) G \(backbone ([\d.]+) G, of which attention matmuls '
+                  r'([\d.]+) G\)', out)
+    assert m and float(m.group(1)) > float(m.group(2)) > float(m.group(3)) > 0
+
+
+def test_benchmark_tool_runs():
+    proc = run_python(['tools/analysis/benchmark.py', '--variants', 'svt_s', '--infer-sizes',
+                       '64x64', '--train-size', '64x64', '--repeats', '1', '--warmup', '0',
+                       '--train-batch', '1'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert 'measured fp32 matmul' in out
+    assert re.search(r'svt_s\s+infer 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x\s+mmtwins [\d.]+ '
+                     r'GFLOP/s = \d+% of matmul', out)
+    assert re.search(r'svt_s\s+train 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x', out)
+    assert re.search(r'svt_s\s+train peak memory\s+\d+MB\s+\d+MB\s+[\d.]+x\s+with_cp: \d+MB', out)
