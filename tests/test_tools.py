@@ -206,3 +206,25 @@ def test_user_errors_are_one_message(args, message):
     proc = run_python(['tools/train.py'] + args)
     assert proc.returncode == 1
     assert message in proc.stderr and 'Traceback' not in proc.stderr
+
+
+def test_code_executing_checkpoints_are_refused_by_resume_and_load_from(toy, tmp_path):
+    import pathlib
+    marker = tmp_path / 'pwned'
+
+    class Evil:
+        def __reduce__(self):
+            return (pathlib.Path.touch, (pathlib.Path(marker),))
+
+    import torch
+    evil = tmp_path / 'iter_1.pth'
+    torch.save({'meta': {'iter': 1}, 'state_dict': {}, 'x': Evil()}, evil)
+    cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=2)
+    for args in (['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'w'), '--resume',
+                  str(evil)],
+                 ['tools/test.py', str(cfg), str(evil), '--work-dir', str(tmp_path / 'w')]):
+        proc = run_python(args)
+        assert proc.returncode == 1, proc.stderr[-3000:]
+        assert 'refusing to load a checkpoint' in proc.stderr
+        assert 'Traceback' not in proc.stderr
+        assert not marker.exists()

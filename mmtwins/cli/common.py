@@ -2,6 +2,7 @@
 import difflib
 import os
 import os.path as osp
+import pickle
 import subprocess
 import sys
 from typing import Any, Dict, Optional
@@ -184,4 +185,14 @@ def run_main(main, argv=None) -> int:
         return main(argv) or 0
     except (UserError, CheckpointError) as exc:
         print(f'\nerror: {exc}', file=sys.stderr, flush=True)
+        return 1
+    except pickle.UnpicklingError as exc:
+        # mmengine's load_from / resume go through torch.load(weights_only=True) with our
+        # allow-list (allow_mmengine_checkpoints): anything else in a checkpoint is refused
+        detail = next((ln.strip() for ln in str(exc).splitlines() if 'GLOBAL' in ln
+                       or 'Unsupported' in ln), str(exc).splitlines()[0] if str(exc) else '')
+        print(f'\nerror: refusing to load a checkpoint: it contains pickled Python objects '
+              f'that are not plain weights, and unpickling them could run arbitrary code. '
+              f'Only genuine mmengine/mmdet/mmseg checkpoints are accepted.\nDetails: {detail}',
+              file=sys.stderr, flush=True)
         return 1

@@ -201,9 +201,8 @@ def config_iteration(args, device):
         from mmtwins.cli.common import replace_norm_type
         if device == 'cpu':
             replace_norm_type(cfg.model, 'SyncBN', 'BN')
-        model = MODELS.build(cfg.model).to(device)
-        model.init_weights()
-        models[name] = model
+        # constructor initialisation is enough for timing (init_weights logs every tensor)
+        models[name] = MODELS.build(cfg.model).to(device)
     imgs = torch.randn(args.train_batch, 3, h, w, device=device)
     from mmengine.structures import PixelData
     from mmseg.structures import SegDataSample
