@@ -228,3 +228,42 @@ def test_code_executing_checkpoints_are_refused_by_resume_and_load_from(toy, tmp
         assert 'refusing to load a checkpoint' in proc.stderr
         assert 'Traceback' not in proc.stderr
         assert not marker.exists()
+
+
+@pytest.mark.parametrize('kind', ['seg', 'det'])
+def test_demo_writes_pictures_and_refuses_unsafe_checkpoints(toy, tmp_path, kind):
+    from PIL import Image
+    if kind == 'seg':
+        cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=1)
+        images = osp.join(toy['ade'], 'images', 'validation')
+        ckpt = tmp_path / 'work' / 'iter_1.pth'
+    else:
+        cfg = det_overlay(tmp_path, 'retinanet_twins_pcpvt_s_fpn_1x_coco.py', toy['coco'])
+        images = osp.join(toy['coco'], 'val2017')
+        ckpt = tmp_path / 'work' / 'epoch_1.pth'
+    tool(['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'work')])
+    proc = tool(['tools/demo.py', images, str(cfg), str(ckpt), '--out-dir',
+                 str(tmp_path / 'out'), '--score-thr', '0.0'])
+    assert '[mmtwins] wrote 2 picture(s)' in proc.stdout
+    for name in os.listdir(images):
+        with Image.open(osp.join(images, name)) as src, \
+                Image.open(tmp_path / 'out' / 'vis' / name) as pic:
+            assert pic.size == src.size and pic.getextrema() != ((0, 0),) * 3
+    evil = tmp_path / 'evil.pth'
+    torch_save_evil(evil, tmp_path / 'pwned')
+    proc = run_python(['tools/demo.py', images, str(cfg), str(evil), '--out-dir',
+                       str(tmp_path / 'out2')])
+    assert proc.returncode == 1 and 'refusing to load' in proc.stderr
+    assert not (tmp_path / 'pwned').exists()
+
+
+def torch_save_evil(path, marker):
+    import pathlib
+
+    import torch
+
+    class Evil:
+        def __reduce__(self):
+            return (pathlib.Path.touch, (pathlib.Path(marker),))
+
+    torch.save({'state_dict': {}, 'x': Evil()}, path)

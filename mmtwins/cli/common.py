@@ -3,8 +3,11 @@ import difflib
 import os
 import os.path as osp
 import pickle
+import re
 import subprocess
 import sys
+import tempfile
+import zipfile
 from typing import Any, Dict, Optional
 
 import torch
@@ -165,6 +168,62 @@ def init_cpu_process_group(launcher: str) -> None:
     elif launcher != 'pytorch':
         raise UserError(f'launcher {launcher!r} needs GPUs; use pytorch or slurm on CPU')
     dist.init_process_group(backend='gloo')
+
+
+def _atomic_put(self, obj: bytes, filepath) -> None:
+    """LocalBackend.put that never leaves a half-written file under the final name."""
+    filepath = os.fspath(filepath)
+    directory = osp.dirname(osp.abspath(filepath))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f'.{osp.basename(filepath)}.',
+                               suffix='.tmp')
+    try:
+        with os.fdopen(fd, 'wb') as f:
+            f.write(obj)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, filepath)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def use_atomic_checkpoint_writes() -> None:
+    """Checkpoints (and other files mmengine writes through its local backend) are
+    written to a temporary file and renamed when complete: a job killed while saving
+    leaves the previous checkpoints intact and no truncated one."""
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    LocalBackend.put = _atomic_put
+
+
+_CKPT_NAME = re.compile(r'^(iter|epoch)_(\d+)\.pth$')
+
+
+def is_complete_checkpoint(path: str) -> bool:
+    """A torch zip checkpoint whose central directory is intact (truncated files fail)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            return any(n.endswith('data.pkl') for n in z.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+
+
+def find_resumable_checkpoint(work_dir: str) -> Optional[str]:
+    """The newest complete ``iter_N.pth``/``epoch_N.pth`` of a work dir, or None.
+
+    Unlike mmengine's ``last_checkpoint`` pointer, this survives a job killed while it
+    was writing a checkpoint or the pointer: unreadable files are skipped, with a note.
+    """
+    if not osp.isdir(work_dir):
+        return None
+    found = sorted(((int(m.group(2)), name) for name in os.listdir(work_dir)
+                    if (m := _CKPT_NAME.match(name))), reverse=True)
+    for _, name in found:
+        path = osp.join(work_dir, name)
+        if is_complete_checkpoint(path):
+            return path
+        print(f'[mmtwins] skipping {path}: incomplete or corrupt checkpoint', flush=True)
+    return None
 
 
 def build_runner(cfg: Config):

@@ -10,7 +10,7 @@ import sys
 from mmengine.config import DictAction
 
 from .common import (UserError, adapt_to_device, build_runner, check_data, default_work_dir,
-                     load_config, run_main)
+                     find_resumable_checkpoint, load_config, run_main, use_atomic_checkpoint_writes)
 
 
 def parse_args(argv=None):
@@ -20,8 +20,8 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from CKPT, or with no value from the latest checkpoint '
-                             'in the work dir')
+                        help='resume from CKPT, or with no value from the newest complete '
+                             'checkpoint of the work dir (a fresh start if there is none)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 with loss scaling on GPU, bf16 on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -60,9 +60,14 @@ def main(argv=None) -> int:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise UserError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size')
         cfg.auto_scale_lr.enable = True
+    use_atomic_checkpoint_writes()
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        latest = find_resumable_checkpoint(cfg.work_dir)
+        if latest is None:
+            print(f'[mmtwins] --resume: no complete checkpoint in {cfg.work_dir}; '
+                  f'training from the start', flush=True)
+        cfg.resume = latest is not None
+        cfg.load_from = latest
     elif args.resume is not None:
         if not os.path.isfile(args.resume):
             raise UserError(f'--resume {args.resume}: no such checkpoint file')

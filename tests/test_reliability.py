@@ -1,0 +1,160 @@
+"""Reliability: extreme shapes, killed jobs, deterministic resume, identical ranks, bf16."""
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+from conftest import REPO_ROOT, run_python
+from test_tools import scalars, tool
+from toy_overlays import det_overlay, seg_overlay
+
+from mmtwins.checkpoint import load_file
+from mmtwins.cli.common import _atomic_put, find_resumable_checkpoint
+from mmtwins.models import TwinsPCPVT, TwinsSVT
+from mmtwins.toydata import make_toy_ade20k, make_toy_coco
+
+
+@pytest.fixture(scope='module')
+def toy(tmp_path_factory):
+    root = tmp_path_factory.mktemp('toy')
+    make_toy_coco(str(root / 'coco'), num_train=4, num_val=2, seed=2)
+    make_toy_ade20k(str(root / 'ade'), num_train=6, num_val=2, seed=2)
+    return dict(coco=str(root / 'coco'), ade=str(root / 'ade' / 'ADEChallengeData2016'))
+
+
+@pytest.mark.parametrize('cls', [TwinsSVT, TwinsPCPVT])
+@pytest.mark.parametrize('window_padding', ['mask', 'zero'])
+def test_extreme_shapes(cls, window_padding):
+    model = cls(arch='small', window_padding=window_padding).eval()
+    with torch.no_grad():
+        # very wide, very tall, a batch of one, smaller than one window at every stage
+        for h, w in [(32, 2048), (2048, 32), (5, 9), (1, 1), (3, 250)]:
+            outs = model(torch.randn(1, 3, h, w))
+            for out, s, c in zip(outs, (4, 8, 16, 32), model.out_channels):
+                assert out.shape == (1, c, math.ceil(h / s), math.ceil(w / s))
+                assert torch.isfinite(out).all(), (h, w)
+
+
+def test_atomic_put_leaves_target_untouched_on_failure(tmp_path):
+    target = tmp_path / 'iter_2.pth'
+    target.write_bytes(b'complete')
+    with pytest.raises(TypeError):
+        _atomic_put(None, object(), str(target))  # not bytes: the write fails midway
+    assert target.read_bytes() == b'complete'
+    assert os.listdir(tmp_path) == ['iter_2.pth']  # no temporary file left behind
+    _atomic_put(None, b'new', str(target))
+    assert target.read_bytes() == b'new'
+
+
+def test_killed_training_resumes_and_skips_half_written_checkpoints(toy, tmp_path):
+    cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=30,
+                      ckpt_interval=2)
+    work = tmp_path / 'work'
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    proc = subprocess.Popen([sys.executable, 'tools/train.py', str(cfg), '--work-dir',
+                             str(work)], cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (work / 'iter_4.pth').exists():
+        assert proc.poll() is None, 'training ended before it could be killed'
+        assert time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # no chance to clean up
+    proc.wait()
+    complete = find_resumable_checkpoint(str(work))
+    done = int(os.path.basename(complete).split('_')[1].split('.')[0])
+    assert 4 <= done < 30
+    # a checkpoint cut off while being written (as a non-atomic writer would leave it),
+    # pointed at by mmengine's last_checkpoint, plus a leftover temporary file
+    good = (work / f'iter_{done}.pth').read_bytes()
+    (work / 'iter_28.pth').write_bytes(good[:len(good) // 3])
+    (work / 'last_checkpoint').write_text(str(work / 'iter_28.pth'))
+    (work / '.iter_30.pth.abc.tmp').write_bytes(b'partial')
+    proc = tool(['tools/train.py', str(cfg), '--work-dir', str(work), '--resume'])
+    assert 'skipping' in proc.stdout and 'iter_28.pth' in proc.stdout
+    runs = sorted(d for d in os.listdir(work) if (work / d / 'vis_data').is_dir())
+    last_run = [r['step'] for r in scalars_of(work / runs[-1])]
+    assert last_run == list(range(done + 1, 31))
+    assert load_file(str(work / 'iter_30.pth'))['meta']['iter'] == 30
+
+
+def scalars_of(run_dir):
+    import json
+    path = run_dir / 'vis_data' / 'scalars.json'
+    return [r for r in map(json.loads, path.read_text().splitlines()) if 'loss' in r]
+
+
+DETERMINISTIC = '''
+_base_ = [{base!r}]
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='Resize', scale=(64, 64), keep_ratio=False),
+    dict(type='PackSegInputs')
+]
+model = dict(decode_head=dict(dropout_ratio=0.0), backbone=dict(drop_path_rate=0.0))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end=6)]
+randomness = dict(seed=7, deterministic=True)
+'''
+
+
+def test_interrupted_and_resumed_run_ends_with_the_same_weights(toy, tmp_path):
+    base = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=6,
+                       ckpt_interval=3, name='base.py')
+    cfg = tmp_path / 'deterministic.py'
+    cfg.write_text(DETERMINISTIC.format(base=str(base)))
+    tool(['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'straight')])
+    tool(['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'split'),
+          '--cfg-options', 'train_cfg.max_iters=3'])
+    tool(['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'split'), '--resume'])
+    a = load_file(str(tmp_path / 'straight' / 'iter_6.pth'))['state_dict']
+    b = load_file(str(tmp_path / 'split' / 'iter_6.pth'))['state_dict']
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(b[key], a[key], rtol=0, atol=1e-6, msg=key)
+
+
+def test_two_process_training_keeps_ranks_identical(toy, tmp_path):
+    cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=3)
+    with open(cfg, 'a') as f:
+        f.write("custom_imports = dict(imports=['mmtwins', 'rank_dump_hook'], "
+                "allow_failed_imports=False)\n"
+                "custom_hooks = [dict(type='RankWeightsDumpHook')]\n")
+    work = tmp_path / 'work'
+    env = dict(os.environ, PORT='29641', PYTHON=sys.executable,
+               PYTHONPATH=os.path.join(REPO_ROOT, 'tests', 'scripts'))
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
+                           str(work)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
+    ranks = [torch.load(work / f'rank{r}_weights.pth', weights_only=True) for r in (0, 1)]
+    assert ranks[0].keys() == ranks[1].keys() and len(ranks[0]) > 100
+    for key in ranks[0]:
+        assert torch.equal(ranks[0][key], ranks[1][key]), key
+
+
+def test_bf16_autocast_training_of_a_segmentor_and_a_detector(toy, tmp_path):
+    seg = seg_overlay(tmp_path, 'upernet_twins_svt_s_ade20k.py', toy['ade'], iters=3,
+                      name='seg.py')
+    det = det_overlay(tmp_path, 'retinanet_twins_svt_s_fpn_1x_coco.py', toy['coco'],
+                      name='det.py')
+    for cfg, work in ((seg, tmp_path / 'seg'), (det, tmp_path / 'det')):
+        proc = tool(['tools/train.py', str(cfg), '--work-dir', str(work), '--amp'])
+        assert 'AutocastOptimWrapper' in proc.stdout + proc.stderr
+        records = scalars(work)
+        assert records and all(math.isfinite(r['loss']) for r in records)
+        ckpt = load_file(str(next(work.glob('*_[0-9]*.pth'))))
+        assert all(torch.isfinite(v).all() for v in ckpt['state_dict'].values()
+                   if v.is_floating_point())
+
+
+def test_load_test_tool():
+    proc = run_python(['tools/analysis/load_test.py', '--sizes', '60', '--max-side', '160',
+                       '--segmentor-sizes', '8'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'all outputs finite' in proc.stdout and 'memory did not grow' in proc.stdout
