@@ -4,7 +4,7 @@ Importing mmtwins registers ``TwinsPCPVT`` and ``TwinsSVT`` (as ``mmtwins.TwinsS
 as ``TwinsSVT``) for mmdet, mmseg and any other OpenMMLab scope. It needs only torch,
 mmengine and mmcv; mmdet and mmseg are optional.
 """
-from . import engine, models  # noqa: E402,F401  (registers backbones and optim wrapper)
+from . import config, engine, models  # noqa: E402,F401  (mmtwins::, registrations)
 from .models import TwinsPCPVT, TwinsSVT  # noqa: E402
 from .version import __version__, version_info
 

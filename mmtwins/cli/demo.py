@@ -72,5 +72,10 @@ def main(argv=None) -> int:
     return 0
 
 
+def cli() -> int:
+    """Console-script entry point (mmtwins-demo)."""
+    return run_main(main)
+
+
 if __name__ == '__main__':
     sys.exit(run_main(main))
