@@ -82,6 +82,31 @@ def test_killed_training_resumes_and_skips_half_written_checkpoints(toy, tmp_pat
     assert load_file(str(work / 'iter_30.pth'))['meta']['iter'] == 30
 
 
+def test_killed_while_writing_a_checkpoint(toy, tmp_path):
+    """SIGKILL in the middle of writing iter_4.pth: no iter_4.pth appears, and --resume
+    continues from iter_2.pth to the planned end."""
+    cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=6,
+                      ckpt_interval=2)
+    work = tmp_path / 'work'
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT)
+    proc = subprocess.Popen([sys.executable, 'tests/scripts/slow_checkpoint_train.py',
+                             'iter_4.pth', 'tools/train.py', str(cfg), '--work-dir', str(work)],
+                            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list(work.glob('.iter_4.pth.*.tmp')):
+        assert proc.poll() is None, 'training ended before the checkpoint was written'
+        assert time.time() < deadline
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (work / 'iter_4.pth').exists() and (work / 'iter_2.pth').exists()
+    tool(['tools/train.py', str(cfg), '--work-dir', str(work), '--resume'])
+    runs = sorted(d for d in os.listdir(work) if (work / d / 'vis_data').is_dir())
+    assert [r['step'] for r in scalars_of(work / runs[-1])] == [3, 4, 5, 6]
+    assert load_file(str(work / 'iter_6.pth'))['meta']['iter'] == 6
+
+
 def scalars_of(run_dir):
     import json
     path = run_dir / 'vis_data' / 'scalars.json'
