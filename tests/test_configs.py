@@ -157,3 +157,40 @@ def test_seg_schedules_decay():
     assert lrs[1500] == pytest.approx(6e-5, rel=1e-3)
     assert lrs[80750] == pytest.approx(3e-5, rel=1e-3)
     assert lrs[160000] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_layer_wise_lr_decay_constructor():
+    from mmengine.optim import build_optim_wrapper
+    path = osp.join(REPO_ROOT, 'configs', 'extras', 'upernet_twins_svt_s_lrd_ade20k.py')
+    cfg = Config.fromfile(path)
+    model = build(cfg)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    lr, wd = {}, {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            lr[id(p)], wd[id(p)] = group['lr'], group['weight_decay']
+    by_name = {n: (lr[id(p)], wd[id(p)]) for n, p in model.named_parameters()}
+    base, rate, layers = 1e-4, 0.9, 2 + 2 + 10 + 4 + 2  # SVT-S: 18 blocks + 2
+    assert model.backbone.num_layers == layers
+
+    def expect(name, depth):
+        assert by_name[name][0] == pytest.approx(base * rate ** (layers - 1 - depth)), name
+
+    expect('backbone.stages.0.patch_embed.proj.weight', 0)
+    expect('backbone.stages.0.blocks.0.attn.qkv.weight', 1)
+    expect('backbone.stages.0.peg.proj.weight', 1)
+    expect('backbone.stages.0.blocks.1.mlp.fc1.weight', 2)
+    expect('backbone.stages.1.patch_embed.proj.weight', 3)
+    expect('backbone.stages.2.blocks.9.attn.q.weight', 2 + 2 + 10)
+    expect('backbone.stages.3.blocks.3.mlp.fc2.bias', 18)
+    expect('backbone.stages.3.norm.weight', 18)
+    expect('decode_head.conv_seg.weight', layers - 1)
+    assert by_name['decode_head.conv_seg.weight'][0] == pytest.approx(base)
+    # learning rates fall monotonically with depth through the backbone
+    assert by_name['backbone.stages.0.blocks.0.attn.qkv.weight'][0] < \
+        by_name['backbone.stages.3.blocks.0.attn.qkv.weight'][0]
+    # no weight decay for norms and PEGs, the configured one elsewhere
+    assert by_name['backbone.stages.1.blocks.0.norm1.weight'][1] == 0.0
+    assert by_name['backbone.stages.1.peg.proj.weight'][1] == 0.0
+    assert by_name['backbone.stages.1.blocks.0.attn.qkv.weight'][1] == 0.01
+    assert by_name['decode_head.conv_seg.weight'][1] == 0.01

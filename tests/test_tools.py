@@ -85,6 +85,13 @@ def test_semantic_fpn_learns_and_resumes(toy, tmp_path):
     assert last < 0.6 * first, losses
     proc = tool(['tools/test.py', str(cfg), str(work / 'iter_24.pth'), '--work-dir', str(work)])
     assert metrics_line(proc)['mIoU'] > 0
+    # the training curves of this work dir, as a picture
+    proc = tool(['tools/analysis/plot_curves.py', str(work), '--out', str(tmp_path / 'c.png')])
+    assert 'loss' in proc.stdout and 'mIoU' in proc.stdout
+    from PIL import Image
+    with Image.open(tmp_path / 'c.png') as pic:
+        n_panels = len(proc.stdout.split('(')[1].split(','))
+        assert pic.size == (600 * n_panels, 400) and pic.getextrema()[0][0] < 255
 
     # resume: a run stopped at iteration 12 continues with 13..24
     resumed = tmp_path / 'resumed'

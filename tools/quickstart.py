@@ -55,11 +55,13 @@ def main() -> int:
         return 1
     sheet = osp.join(work, 'predictions.png')
     size = tile(pictures[:6], sheet)
+    run([py, 'tools/analysis/plot_curves.py', work, '--out', osp.join(work, 'curves.png')])
     logs = sorted(glob.glob(osp.join(work, '*', '*.log')))
     print('\nquick start done:')
     print(f'  picture (ground truth | prediction, {len(pictures[:6])} validation images, '
           f'{size[0]}x{size[1]}): {osp.abspath(sheet)}')
     print(f'  all pictures: {osp.abspath(vis_dir)}')
+    print(f'  curves:       {osp.abspath(osp.join(work, "curves.png"))}')
     print(f'  checkpoint:   {osp.abspath(checkpoint)}')
     print('  logs:         ' + ', '.join(osp.abspath(p) for p in logs))
     return 0

@@ -174,6 +174,30 @@ class TwinsBase(BaseModule):
         raise NotImplementedError
 
     @property
+    def num_layers(self) -> int:
+        """Depth levels for layer-wise lr decay: the first patch embedding (0), every
+        block (1..N), and one level above for everything after the backbone."""
+        return sum(self.arch_settings['depths']) + 2
+
+    def get_layer_depth(self, param_name: str) -> int:
+        """Depth of a backbone parameter (name relative to the backbone), for layer-wise
+        learning-rate decay: stage ``i``'s patch embedding and PEG sit with its first
+        block, its output norm with its last block."""
+        parts = param_name.split('.')
+        if parts[0] != 'stages' or len(parts) < 3:
+            return self.num_layers - 1
+        stage = int(parts[1])
+        depths = self.arch_settings['depths']
+        first = sum(depths[:stage]) + 1  # depth of the stage's first block
+        if parts[2] == 'blocks':
+            return first + int(parts[3])
+        if parts[2] == 'norm':
+            return first + depths[stage] - 1
+        if parts[2] == 'patch_embed' and stage == 0:
+            return 0
+        return first  # patch_embed of later stages, peg
+
+    @property
     def fused_attn(self) -> bool:
         """Whether attention runs on ``scaled_dot_product_attention`` (the default)."""
         return all(m.fused for m in self._attentions())
