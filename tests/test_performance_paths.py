@@ -86,3 +86,21 @@ def test_benchmark_tool_runs():
                      r'GFLOP/s = \d+% of matmul', out)
     assert re.search(r'svt_s\s+train 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x', out)
     assert re.search(r'svt_s\s+train peak memory\s+\d+MB\s+\d+MB\s+[\d.]+x\s+with_cp: \d+MB', out)
+
+
+@pytest.mark.parametrize('arch,kinds', [('svt_s', 'gsa, lsa'), ('pcpvt_s', 'gsa')])
+def test_visualize_features_tool(tmp_path, arch, kinds):
+    from PIL import Image
+
+    from mmtwins.toydata import make_toy_ade20k
+    make_toy_ade20k(str(tmp_path / 'ade'), num_train=1, num_val=1)
+    image = tmp_path / 'ade' / 'ADEChallengeData2016' / 'images' / 'validation' / \
+        'ADE_val_00000001.jpg'
+    out = tmp_path / 'features.png'
+    proc = run_python(['tools/analysis/visualize_features.py', str(image), '--arch', arch,
+                       '--size', '128', '--pixel', '40', '70', '--out', str(out)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f'4 pyramid levels, attention maps: {kinds}' in proc.stdout
+    with Image.open(out) as pic:
+        assert pic.size == (1600, 800)  # 4 x 2 panels of 4 inches at 100 dpi
+        assert len(set(pic.convert('L').getdata())) > 50  # a real picture, not blank
