@@ -30,3 +30,24 @@ def test_setup_missing_prerequisite_is_a_clear_error(tmp_path, python, message):
 def test_docstring_examples():
     result = doctest.testmod(twins_module, optionflags=doctest.ELLIPSIS)
     assert result.attempted >= 6 and result.failed == 0
+
+
+def test_environment_report():
+    from conftest import run_python
+    proc = run_python(['-m', 'mmtwins.env'])
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    for line in ('mmcv ops : load', 'mmdet    : 3.3.0', 'mmseg    : 1.2.2', 'device   : cpu'):
+        assert line in out
+    # torch 2.13 + mmengine 0.10.7: the weights_only incompatibility and what to do
+    assert 'known issues:' in out and 'allow_mmengine_checkpoints()' in out
+
+
+def test_known_issues_say_what_to_do():
+    from mmtwins.utils.collect_env import known_issues
+    env = {'mmcv': '2.2.0', 'mmcv ops': 'DO NOT LOAD (ImportError: ...)', 'mmengine': '0.10.7',
+           'mmdet': 'not importable (ModuleNotFoundError: ...)', 'mmseg': '1.2.2'}
+    text = '\n'.join(known_issues(env))
+    assert 'mmcv 2.2.0: mmdet 3.3 and mmseg 1.2 refuse' in text
+    assert 'without working compiled ops' in text and 'rebuild mmcv' in text
+    assert 'mmdet does not import' in text

@@ -39,11 +39,58 @@ def collect_env() -> 'OrderedDict[str, str]':
     return env
 
 
+def _version_tuple(text: str):
+    import re
+    return tuple(int(p) for p in re.findall(r'\d+', text.split('+')[0])[:3])
+
+
+def known_issues(env) -> list:
+    """Known incompatibilities of this environment, each with what to do."""
+    issues = []
+    mmcv = env['mmcv']
+    if 'not importable' not in mmcv and not ((2, 0, 0) <= _version_tuple(mmcv) < (2, 2, 0)):
+        issues.append(f'mmcv {mmcv}: mmdet 3.3 and mmseg 1.2 refuse mmcv outside '
+                      f'[2.0.0rc4, 2.2.0). Run bash tools/setup.sh (installs mmcv 2.1.0).')
+    if env['mmcv ops'] != 'load':
+        issues.append('mmcv is installed without working compiled ops (nms, RoIAlign): detectors '
+                      'will fail. Delete ~/.cache/mmtwins/wheels and run bash tools/setup.sh to '
+                      'rebuild mmcv for this torch.')
+    for lib in ('mmdet', 'mmseg'):
+        if 'not importable' in env[lib]:
+            issues.append(f'{lib} does not import ({env[lib]}): {lib} configs cannot run. '
+                          f'bash tools/setup.sh installs the tested versions.')
+    import torch
+    if _version_tuple(torch.__version__) >= (2, 6, 0) and \
+            'not importable' not in env['mmengine'] and \
+            _version_tuple(env['mmengine']) <= (0, 10, 7):
+        issues.append('torch >= 2.6 loads with weights_only=True, and mmengine <= 0.10.7 cannot '
+                      'then read its own checkpoints (HistoryBuffer): resume/load_from through '
+                      "mmtwins' tools, or call mmtwins.checkpoint.allow_mmengine_checkpoints() "
+                      'in your own scripts (never weights_only=False).')
+    try:
+        import pkg_resources  # noqa: F401  (mmengine and mmcv's setup.py import it)
+    except ImportError:
+        issues.append('setuptools >= 81 has no pkg_resources, which mmengine needs to find '
+                      'mmdet::/mmseg:: configs: pip install "setuptools>=77,<81".')
+    try:
+        import importlib.util
+        if importlib.util.find_spec('torchvision') is not None:
+            import torchvision  # noqa: F401
+    except Exception as exc:
+        issues.append(f'torchvision is installed but broken ({type(exc).__name__}); mmtwins does '
+                      f'not need it, but some mmdet code paths try it: pip uninstall torchvision.')
+    return issues
+
+
 def main() -> int:
     env = collect_env()
     width = max(len(k) for k in env)
     for key, value in env.items():
         print(f'{key:<{width}} : {value}')
+    issues = known_issues(env)
+    print('known issues: ' + ('none' if not issues else ''))
+    for issue in issues:
+        print(f'  - {issue}')
     broken = [k for k in ('mmcv', 'mmengine') if 'not importable' in env[k]]
     broken += ['mmcv ops'] if env['mmcv ops'] != 'load' else []
     return 1 if broken else 0
