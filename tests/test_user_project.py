@@ -102,3 +102,28 @@ def test_wheel_ships_configs_and_tools_and_resolves_them(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.split('\n')
     assert lines[0].startswith(str(site)) and lines[1].startswith('base')
+
+
+def test_examples_project_trains_outside_the_repo(tmp_path):
+    import shutil
+
+    from mmtwins.checkpoint import load_file
+    project = tmp_path / 'my_project'
+    shutil.copytree(os.path.join(REPO_ROOT, 'examples', 'my_project'), project)
+    proc = run_python(['prepare_data.py', '--num-train', '2', '--num-val', '1'], cwd=str(project))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seg = run_python(['-m', 'mmtwins.train', 'configs/upernet_twins_svt_s_scenes.py',
+                      '--cfg-options', 'model.backbone.init_cfg=None', 'train_cfg.max_iters=2',
+                      'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'],
+                     cwd=str(project))
+    assert seg.returncode == 0, seg.stderr[-3000:]
+    ckpt = load_file(str(project / 'work_dirs' / 'upernet_twins_svt_s_scenes' / 'iter_2.pth'))
+    assert ckpt['meta']['dataset_meta']['classes'] == ('wall', 'floor', 'tree', 'person', 'car')
+    assert ckpt['state_dict']['decode_head.conv_seg.weight'].shape[0] == 5
+    det = run_python(['-m', 'mmtwins.train', 'configs/retinanet_twins_svt_s_shapes.py',
+                      '--cfg-options', 'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1'],
+                     cwd=str(project))
+    assert det.returncode == 0, det.stderr[-3000:]
+    ckpt = load_file(str(project / 'work_dirs' / 'retinanet_twins_svt_s_shapes' / 'epoch_1.pth'))
+    assert ckpt['meta']['dataset_meta']['classes'] == ('sports ball', 'kite', 'tv')
+    assert ckpt['state_dict']['bbox_head.retina_cls.weight'].shape[0] == 3 * 9  # 9 anchors
