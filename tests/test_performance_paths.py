@@ -104,3 +104,32 @@ def test_visualize_features_tool(tmp_path, arch, kinds):
     with Image.open(out) as pic:
         assert pic.size == (1600, 800)  # 4 x 2 panels of 4 inches at 100 dpi
         assert len(set(pic.convert('L').getdata())) > 50  # a real picture, not blank
+
+
+def test_onnx_export_matches_pytorch(tmp_path):
+    """Export through the tool (config + a checkpoint), then run the file with onnxruntime
+    here and compare with the PyTorch backbone holding the same weights."""
+    import onnxruntime as ort
+
+    from mmtwins.checkpoint import load_pretrained
+    weights = TwinsSVT(arch='small')
+    weights.init_weights()
+    ckpt = tmp_path / 'svt_s.pth'
+    torch.save({'state_dict': {'backbone.' + k: v for k, v in weights.state_dict().items()}},
+               ckpt)
+    out = tmp_path / 'svt_s.onnx'
+    proc = run_python(['tools/deployment/export_onnx.py', '--config',
+                       'configs/upernet_twins_svt_s_ade20k.py', '--checkpoint', str(ckpt),
+                       '--shape', '64', '96', '--out', str(out), '--check'])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'level4 (1, 512, 2, 3)' in proc.stdout and 'onnxruntime vs PyTorch' in proc.stdout
+    model = TwinsSVT(arch='small').eval()
+    load_pretrained(model, str(ckpt))
+    x = torch.randn(1, 3, 64, 96)
+    session = ort.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    got = session.run(None, {'image': x.numpy()})
+    with torch.no_grad():
+        want = model(x)
+    # tolerance: fp32 kernels of two runtimes
+    for g, w in zip(got, want):
+        torch.testing.assert_close(torch.from_numpy(g), w, rtol=1e-4, atol=1e-4)

@@ -3,7 +3,7 @@
 weights of a window attention (LSA) and a global sub-sampled attention (GSA) block.
 
     python tools/analysis/visualize_features.py IMAGE --out features.png \\
-        [--config CONFIG --checkpoint CKPT | --arch svt_s [--pretrained FILE]] \\
+        [--config CONFIG | --arch svt_s] [--checkpoint CKPT] \\
         [--pixel Y X] [--stage 1] [--size 512]
 
 Writes one PNG: the image with the chosen pixel, the mean activation magnitude of each
@@ -21,33 +21,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-ARCHS = {'pcpvt_s': ('TwinsPCPVT', 'small'), 'pcpvt_b': ('TwinsPCPVT', 'base'),
-         'pcpvt_l': ('TwinsPCPVT', 'large'), 'svt_s': ('TwinsSVT', 'small'),
-         'svt_b': ('TwinsSVT', 'base'), 'svt_l': ('TwinsSVT', 'large')}
+from mmtwins.cli.backbone import add_backbone_args, load_backbone  # noqa: E402
+
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
-
-
-def load_backbone(args):
-    import mmtwins.models as mm
-    if args.config:
-        from mmtwins.checkpoint import load_pretrained
-        from mmtwins.cli.common import load_config
-        cfg = load_config(args.config)
-        backbone_cfg = dict(cfg.model.backbone)
-        backbone_cfg.pop('init_cfg', None)
-        cls = getattr(mm, backbone_cfg.pop('type').split('.')[-1])
-        backbone = cls(**backbone_cfg)
-        backbone.init_weights()
-        if args.checkpoint:
-            load_pretrained(backbone, args.checkpoint)
-        return backbone.eval()
-    cls_name, arch = ARCHS[args.arch]
-    backbone = getattr(mm, cls_name)(arch=arch)
-    backbone.init_weights()
-    if args.pretrained:
-        from mmtwins.checkpoint import load_pretrained
-        load_pretrained(backbone, args.pretrained)
-    return backbone.eval()
 
 
 def attention_of_pixel(block, x, hw, pixel):
@@ -94,10 +70,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('image')
     parser.add_argument('--out', required=True, help='PNG to write')
-    parser.add_argument('--config', help='take the backbone of this config')
-    parser.add_argument('--checkpoint', help='weights (any Twins format or a whole model)')
-    parser.add_argument('--arch', default='svt_s', choices=sorted(ARCHS))
-    parser.add_argument('--pretrained', help='weights for --arch')
+    add_backbone_args(parser)
     parser.add_argument('--pixel', nargs=2, type=int, metavar=('Y', 'X'),
                         help='pixel of the resized image (default: the centre)')
     parser.add_argument('--stage', type=int, default=1, help='stage (1-4) of the attentions')
