@@ -18,10 +18,11 @@ def run(cmd):
     subprocess.run(cmd, cwd=REPO, check=True)
 
 
-def tile(paths, out_path, columns=2):
-    """One picture of several visualizations (each: ground truth | prediction)."""
+def tile(paths, out_path, columns=2, scale=2):
+    """One picture of several visualizations (each: ground truth | prediction), enlarged."""
     from PIL import Image
     images = [Image.open(p).convert('RGB') for p in paths]
+    images = [i.resize((i.width * scale, i.height * scale), Image.NEAREST) for i in images]
     w = max(i.width for i in images)
     h = max(i.height for i in images)
     rows = (len(images) + columns - 1) // columns
