@@ -1,4 +1,4 @@
-"""Counting FLOPs and activation memory, shared by the benchmark and get_flops tools."""
+"""Counting FLOPs with the attention products, shared by the benchmark and get_flops tools."""
 import contextlib
 from typing import Callable, Dict
 
@@ -34,21 +34,3 @@ def count_flops(fn: Callable[[], object], model: nn.Module = None) -> Dict[str, 
     per_op['total'] = counter.get_total_flops()
     return per_op
 
-
-def saved_activation_bytes(step: Callable[[], torch.Tensor]) -> int:
-    """Bytes of the distinct tensors autograd keeps for backward during ``step()`` (the
-    training activation memory), deduplicated by storage."""
-    seen = {}
-
-    def pack(t: torch.Tensor):
-        try:
-            storage = t.untyped_storage()
-            seen[(storage.data_ptr(), t.device)] = storage.nbytes()
-        except (RuntimeError, NotImplementedError):  # e.g. tensors without storage
-            pass
-        return t
-
-    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-        loss = step()
-    loss.backward()
-    return sum(seen.values())
