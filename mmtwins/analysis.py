@@ -33,4 +33,3 @@ def count_flops(fn: Callable[[], object], model: nn.Module = None) -> Dict[str, 
     per_op = {str(op).split('.')[-1]: n for op, n in counter.get_flop_counts()['Global'].items()}
     per_op['total'] = counter.get_total_flops()
     return per_op
-
