@@ -23,6 +23,23 @@ class UserError(RuntimeError):
     """A mistake in the command line, config or data: shown as one message, no traceback."""
 
 
+def add_run_args(parser, example_option: str) -> None:
+    """The options tools/train.py and tools/test.py share: --cfg-options and the launcher."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help=f'override config entries, e.g. {example_option}')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_run_args(parser, argv=None):
+    """Parse, and give torch.distributed.launch's --local_rank to mmengine as LOCAL_RANK."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
 def load_config(path: str, cfg_options: Optional[Dict[str, Any]] = None) -> Config:
     """Read a config, check its scope and apply ``--cfg-options``."""
     if not osp.isfile(path):

@@ -5,14 +5,11 @@
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
-
-from .common import (UserError, adapt_to_device, build_runner, check_data, default_work_dir,
-                     load_config, run_main)
+from .common import (UserError, adapt_to_device, add_run_args, build_runner, check_data,
+                     default_work_dir, load_config, parse_run_args, run_main)
 
 
 def parse_args(argv=None):
@@ -26,14 +23,8 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='write pictures of the predictions here')
     parser.add_argument('--show', action='store_true', help='show pictures in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown picture')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. test_dataloader.batch_size=1')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_run_args(parser, 'test_dataloader.batch_size=1')
+    return parse_run_args(parser, argv)
 
 
 def enable_pictures(cfg, args) -> None:

@@ -7,10 +7,9 @@ import argparse
 import os
 import sys
 
-from mmengine.config import DictAction
-
-from .common import (UserError, adapt_to_device, build_runner, check_data, default_work_dir,
-                     find_resumable_checkpoint, load_config, run_main, use_atomic_checkpoint_writes)
+from .common import (UserError, adapt_to_device, add_run_args, build_runner, check_data,
+                     default_work_dir, find_resumable_checkpoint, load_config, parse_run_args,
+                     run_main, use_atomic_checkpoint_writes)
 
 
 def parse_args(argv=None):
@@ -26,14 +25,8 @@ def parse_args(argv=None):
                         help='mixed precision: fp16 with loss scaling on GPU, bf16 on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr by (total batch size / auto_scale_lr.base_batch_size)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_iters=100')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_run_args(parser, 'train_cfg.max_iters=100')
+    return parse_run_args(parser, argv)
 
 
 def enable_amp(cfg) -> None:

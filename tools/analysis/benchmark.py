@@ -27,11 +27,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
 import torch  # noqa: E402
 
-VARIANTS = {
-    'pcpvt_s': ('TwinsPCPVT', 'small'), 'pcpvt_b': ('TwinsPCPVT', 'base'),
-    'pcpvt_l': ('TwinsPCPVT', 'large'), 'svt_s': ('TwinsSVT', 'small'),
-    'svt_b': ('TwinsSVT', 'base'), 'svt_l': ('TwinsSVT', 'large'),
-}
+from mmtwins.cli.backbone import ARCHS as VARIANTS  # noqa: E402
 
 
 def parse_size(text):
