@@ -27,3 +27,40 @@ def run_python(args, cwd=None, env=None, timeout=600):
     full_env.update(env or {})
     return subprocess.run([sys.executable] + list(args), cwd=cwd or REPO_ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope='session')
+def toy(tmp_path_factory):
+    """Tiny toy COCO and ADE20K datasets, shared by the end-to-end tests."""
+    from mmtwins.toydata import make_toy_ade20k, make_toy_coco
+    root = tmp_path_factory.mktemp('toy')
+    make_toy_coco(str(root / 'coco'), num_train=4, num_val=2, seed=1)
+    make_toy_ade20k(str(root / 'ade'), num_train=6, num_val=2, seed=1)
+    return dict(coco=str(root / 'coco'), ade=str(root / 'ade' / 'ADEChallengeData2016'))
+
+
+def run_scalars(run_dir):
+    """Training records (with a loss) of one run: mmengine's vis_data/scalars.json."""
+    import json
+    path = os.path.join(run_dir, 'vis_data', 'scalars.json')
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return [r for r in map(json.loads, filter(str.strip, f)) if 'loss' in r]
+
+
+def scalars(work_dir):
+    """Training records of every run in a work dir, in order."""
+    runs = sorted(d for d in os.listdir(work_dir) if os.path.isdir(os.path.join(work_dir, d)))
+    return [r for run in runs for r in run_scalars(os.path.join(work_dir, run))]
+
+
+def save_code_executing_checkpoint(path, marker, **contents):
+    """torch.save ``contents`` plus an object whose unpickling would create ``marker``."""
+    import pathlib
+
+    class Evil:
+        def __reduce__(self):
+            return (pathlib.Path.touch, (pathlib.Path(marker),))
+
+    torch.save(dict(contents, evil=Evil()), path)

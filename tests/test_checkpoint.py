@@ -2,11 +2,10 @@
 import logging
 import os
 import os.path as osp
-import pathlib
 
 import pytest
 import torch
-from conftest import TINY_PCPVT, TINY_SVT, run_python
+from conftest import TINY_PCPVT, TINY_SVT, run_python, save_code_executing_checkpoint
 from reference_twins import RefTwins, randomize_
 from twins_formats import (ARCHS, official_trainer_file, to_mmpretrain, to_mmseg, whole_model,
                            with_classifier)
@@ -134,14 +133,8 @@ def test_summary_line(tmp_path, svt_official, caplog):
 
 def test_pickled_code_is_refused_everywhere(tmp_path):
     marker = tmp_path / 'pwned'
-
-    class Evil:
-        def __reduce__(self):
-            return (pathlib.Path.touch, (pathlib.Path(marker),))
-
-    sd = official_sd(TINY_PCPVT)
     path = tmp_path / 'evil.pth'
-    torch.save({'model': sd, 'extra': Evil()}, path)
+    save_code_executing_checkpoint(path, marker, model=official_sd(TINY_PCPVT))
     model = TwinsPCPVT(arch=TINY_PCPVT)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     with pytest.raises(CheckpointError, match='refusing to load .*could run arbitrary code'):

@@ -8,22 +8,13 @@ import time
 
 import pytest
 import torch
-from conftest import REPO_ROOT, run_python
-from test_tools import scalars, tool
+from conftest import REPO_ROOT, run_python, run_scalars, scalars
+from test_tools import tool
 from toy_overlays import det_overlay, seg_overlay
 
 from mmtwins.checkpoint import load_file
 from mmtwins.cli.common import _atomic_put, find_resumable_checkpoint
 from mmtwins.models import TwinsPCPVT, TwinsSVT
-from mmtwins.toydata import make_toy_ade20k, make_toy_coco
-
-
-@pytest.fixture(scope='module')
-def toy(tmp_path_factory):
-    root = tmp_path_factory.mktemp('toy')
-    make_toy_coco(str(root / 'coco'), num_train=4, num_val=2, seed=2)
-    make_toy_ade20k(str(root / 'ade'), num_train=6, num_val=2, seed=2)
-    return dict(coco=str(root / 'coco'), ade=str(root / 'ade' / 'ADEChallengeData2016'))
 
 
 @pytest.mark.parametrize('cls', [TwinsSVT, TwinsPCPVT])
@@ -77,7 +68,7 @@ def test_killed_training_resumes_and_skips_half_written_checkpoints(toy, tmp_pat
     proc = tool(['tools/train.py', str(cfg), '--work-dir', str(work), '--resume'])
     assert 'skipping' in proc.stdout and 'iter_28.pth' in proc.stdout
     runs = sorted(d for d in os.listdir(work) if (work / d / 'vis_data').is_dir())
-    last_run = [r['step'] for r in scalars_of(work / runs[-1])]
+    last_run = [r['step'] for r in run_scalars(work / runs[-1])]
     assert last_run == list(range(done + 1, 31))
     assert load_file(str(work / 'iter_30.pth'))['meta']['iter'] == 30
 
@@ -103,14 +94,8 @@ def test_killed_while_writing_a_checkpoint(toy, tmp_path):
     assert not (work / 'iter_4.pth').exists() and (work / 'iter_2.pth').exists()
     tool(['tools/train.py', str(cfg), '--work-dir', str(work), '--resume'])
     runs = sorted(d for d in os.listdir(work) if (work / d / 'vis_data').is_dir())
-    assert [r['step'] for r in scalars_of(work / runs[-1])] == [3, 4, 5, 6]
+    assert [r['step'] for r in run_scalars(work / runs[-1])] == [3, 4, 5, 6]
     assert load_file(str(work / 'iter_6.pth'))['meta']['iter'] == 6
-
-
-def scalars_of(run_dir):
-    import json
-    path = run_dir / 'vis_data' / 'scalars.json'
-    return [r for r in map(json.loads, path.read_text().splitlines()) if 'loss' in r]
 
 
 DETERMINISTIC = '''

@@ -9,19 +9,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, run_python
+from conftest import REPO_ROOT, run_python, save_code_executing_checkpoint, scalars
 from toy_overlays import det_overlay, seg_overlay
 
 from mmtwins.checkpoint import load_file
-from mmtwins.toydata import make_toy_ade20k, make_toy_coco
-
-
-@pytest.fixture(scope='module')
-def toy(tmp_path_factory):
-    root = tmp_path_factory.mktemp('toy')
-    make_toy_coco(str(root / 'coco'), num_train=4, num_val=2, seed=1)
-    make_toy_ade20k(str(root / 'ade'), num_train=6, num_val=2, seed=1)
-    return dict(coco=str(root / 'coco'), ade=str(root / 'ade' / 'ADEChallengeData2016'))
 
 
 def tool(args, cwd=None, env=None, timeout=900):
@@ -30,17 +21,6 @@ def tool(args, cwd=None, env=None, timeout=900):
         raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n'
                              f'{proc.stderr[-5000:]}')
     return proc
-
-
-def scalars(work_dir):
-    """Training records of every run in a work dir, in order (mmengine's scalars.json)."""
-    records = []
-    for run in sorted(d for d in os.listdir(work_dir) if osp.isdir(osp.join(work_dir, d))):
-        path = osp.join(work_dir, run, 'vis_data', 'scalars.json')
-        if osp.exists(path):
-            with open(path) as f:
-                records += [json.loads(line) for line in f if line.strip()]
-    return [r for r in records if 'loss' in r]
 
 
 def metrics_line(proc):
@@ -216,16 +196,9 @@ def test_user_errors_are_one_message(args, message):
 
 
 def test_code_executing_checkpoints_are_refused_by_resume_and_load_from(toy, tmp_path):
-    import pathlib
     marker = tmp_path / 'pwned'
-
-    class Evil:
-        def __reduce__(self):
-            return (pathlib.Path.touch, (pathlib.Path(marker),))
-
-    import torch
     evil = tmp_path / 'iter_1.pth'
-    torch.save({'meta': {'iter': 1}, 'state_dict': {}, 'x': Evil()}, evil)
+    save_code_executing_checkpoint(evil, marker, meta={'iter': 1}, state_dict={})
     cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=2)
     for args in (['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'w'), '--resume',
                   str(evil)],
@@ -257,20 +230,8 @@ def test_demo_writes_pictures_and_refuses_unsafe_checkpoints(toy, tmp_path, kind
                 Image.open(tmp_path / 'out' / 'vis' / name) as pic:
             assert pic.size == src.size and pic.getextrema() != ((0, 0),) * 3
     evil = tmp_path / 'evil.pth'
-    torch_save_evil(evil, tmp_path / 'pwned')
+    save_code_executing_checkpoint(evil, tmp_path / 'pwned', state_dict={})
     proc = run_python(['tools/demo.py', images, str(cfg), str(evil), '--out-dir',
                        str(tmp_path / 'out2')])
     assert proc.returncode == 1 and 'refusing to load' in proc.stderr
     assert not (tmp_path / 'pwned').exists()
-
-
-def torch_save_evil(path, marker):
-    import pathlib
-
-    import torch
-
-    class Evil:
-        def __reduce__(self):
-            return (pathlib.Path.touch, (pathlib.Path(marker),))
-
-    torch.save({'state_dict': {}, 'x': Evil()}, path)
