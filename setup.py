@@ -1,7 +1,12 @@
-"""Metadata lives in setup.cfg. This file adds one build step: like OpenMMLab packages, a
-built wheel carries the configs and tools under ``mmtwins/.mim/`` (where ``mmtwins::`` and
-``mim train mmtwins`` find them); an editable install links ``mmtwins/.mim/{configs,tools}``
-to the checkout's."""
+"""Metadata lives in setup.cfg. This file adds two build steps:
+
+- like OpenMMLab packages, a built wheel carries the configs and tools under ``mmtwins/.mim/``
+  (where ``mmtwins::`` and ``mim train mmtwins`` find them); an editable install links
+  ``mmtwins/.mim/{configs,tools}`` to the checkout's;
+- both put the start-up hook ``mmtwins/startup_hook.py`` into site-packages as
+  ``_mmtwins_startup.py`` with ``mmtwins-startup.pth``, so that ``mmtwins::`` in a config works
+  in scripts that never import mmtwins (see that file).
+"""
 import os
 import os.path as osp
 import shutil
@@ -10,6 +15,15 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = osp.dirname(osp.abspath(__file__))
+PTH_LINE = 'import _mmtwins_startup; _mmtwins_startup.install()\n'
+
+
+def write_startup_hook(site_dir):
+    os.makedirs(site_dir, exist_ok=True)
+    shutil.copyfile(osp.join(HERE, 'mmtwins', 'startup_hook.py'),
+                    osp.join(site_dir, '_mmtwins_startup.py'))
+    with open(osp.join(site_dir, 'mmtwins-startup.pth'), 'w') as f:
+        f.write(PTH_LINE)
 
 
 class BuildWithMim(build_py):
@@ -24,6 +38,8 @@ class BuildWithMim(build_py):
                 link = osp.join(mim, name)
                 if not osp.lexists(link):
                     os.symlink(osp.join('..', '..', name), link)
+            # setuptools' editable_wheel installs what is under install_lib as it is
+            write_startup_hook(self.distribution.get_command_obj('install').install_lib)
             return
         mim = osp.join(self.build_lib, 'mmtwins', '.mim')
         for name in ('configs', 'tools'):
@@ -33,6 +49,7 @@ class BuildWithMim(build_py):
                     shutil.rmtree(dst)
                 shutil.copytree(src, dst, ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
         os.makedirs(mim, exist_ok=True)
+        write_startup_hook(self.build_lib)
 
 
 setup(cmdclass={'build_py': BuildWithMim})

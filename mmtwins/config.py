@@ -7,8 +7,9 @@ OpenMMLab packages ship them), or ``configs/`` next to the package in a source c
 editable install. mmengine itself only knows the OpenMMLab packages listed in its
 ``MODULE2PACKAGE`` and wants a ``/`` after ``::``; our configs are resolved before its own
 lookup and without a scope (they carry their own ``default_scope``). Config files are parsed
-before their ``custom_imports`` run, so a script that loads such a config must import
-mmtwins first (``tools/train.py``, ``python -m mmtwins.train`` and ``mim train mmtwins`` do).
+before their ``custom_imports`` run, so mmtwins must be imported before such a config is
+loaded: our tools do it, and in other scripts the installed start-up hook
+(:mod:`mmtwins.startup_hook`) does it on the first ``mmtwins::`` path.
 """
 import difflib
 import os

@@ -37,8 +37,14 @@ def test_environment_report():
     proc = run_python(['-m', 'mmtwins.env'])
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
-    for line in ('mmcv ops : load', 'mmdet    : 3.3.0', 'mmseg    : 1.2.2', 'device   : cpu'):
-        assert line in out
+    report = dict(line.split(' : ', 1) for line in out.splitlines() if ' : ' in line)
+    report = {key.strip(): value for key, value in report.items()}
+    assert report['mmcv ops'] == 'load' and report['device'].startswith('cpu')
+    assert report['mmdet'] == '3.3.0' and report['mmseg'] == '1.2.2'
+    # tools/setup.sh: an editable install with the start-up hook, and openmim
+    assert report['mmtwins'].endswith('(editable install)')
+    assert report['mmtwins:: hook'].startswith('installed')
+    assert report['openmim'] == '0.3.9' and 'mim 0.3.9 looks for configs' in out
     # torch 2.13 + mmengine 0.10.7: the weights_only incompatibility and what to do
     assert 'known issues:' in out and 'allow_mmengine_checkpoints()' in out
 

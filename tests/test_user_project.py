@@ -64,32 +64,56 @@ def test_mmtwins_prefix_resolves_shipped_configs(tmp_path):
         Config.fromfile(str(bad))
 
 
-@pytest.mark.parametrize('launcher', ['repo_tool', 'module'])
+@pytest.mark.parametrize('launcher', ['repo_tool', 'module', 'dist_sh'])
 def test_user_project_trains_from_its_own_directory(project, launcher):
     root, cfg = project
     work = root / f'work_{launcher}'
+    if launcher == 'dist_sh':  # 2 CPU processes (gloo), started from the user's directory
+        env = dict(os.environ, PORT='29643', PYTHON=sys.executable)
+        proc = subprocess.run(['bash', os.path.join(REPO_ROOT, 'tools', 'dist_train.sh'),
+                               cfg.name, '2', '--work-dir', str(work)], cwd=str(root), env=env,
+                              capture_output=True, text=True, timeout=600)
+        log = proc.stdout + proc.stderr
+        assert proc.returncode == 0, log[-5000:]
+        assert 'Distributed training: True' in log and 'GPU number: 2' in log
+        assert (work / 'iter_2.pth').exists()
+        return
     if launcher == 'repo_tool':
-        args = [os.path.join(REPO_ROOT, 'tools', 'train.py')]
+        train, test = ([os.path.join(REPO_ROOT, 'tools', f'{name}.py')]
+                       for name in ('train', 'test'))
     else:
-        args = ['-m', 'mmtwins.train']
-    proc = run_python(args + [cfg.name, '--work-dir', str(work)], cwd=str(root))
+        train, test = ['-m', 'mmtwins.train'], ['-m', 'mmtwins.test']
+    proc = run_python(train + [cfg.name, '--work-dir', str(work)], cwd=str(root))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (work / 'iter_2.pth').exists()
+    proc = run_python(test + [cfg.name, str(work / 'iter_2.pth'), '--work-dir', str(work)],
+                      cwd=str(root))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'mIoU' in proc.stdout + proc.stderr
 
 
-def test_wheel_ships_configs_and_tools_and_resolves_them(tmp_path):
-    out = tmp_path / 'dist'
+@pytest.fixture(scope='module')
+def wheel_site(tmp_path_factory):
+    """A wheel built from the checkout, unpacked as a non-editable install of just mmtwins."""
+    tmp = tmp_path_factory.mktemp('wheel')
     proc = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps',
-                           '--no-build-isolation', '-q', '-w', str(out), REPO_ROOT],
+                           '--no-build-isolation', '-q', '-w', str(tmp / 'dist'), REPO_ROOT],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    wheel, = out.glob('mmtwins-*.whl')
+    wheel, = (tmp / 'dist').glob('mmtwins-*.whl')
     names = zipfile.ZipFile(wheel).namelist()
+    zipfile.ZipFile(wheel).extractall(tmp / 'site')
+    return tmp / 'site', names
+
+
+def test_wheel_ships_configs_and_tools_and_resolves_them(wheel_site, tmp_path):
+    site, names = wheel_site
     assert 'mmtwins/.mim/configs/upernet_twins_svt_s_ade20k.py' in names
     assert 'mmtwins/.mim/configs/_base_/models/upernet_twins.py' in names
     assert 'mmtwins/.mim/tools/train.py' in names
-    site = tmp_path / 'site'
-    zipfile.ZipFile(wheel).extractall(site)  # a non-editable install of just mmtwins
+    # the start-up hook lands in site-packages itself
+    assert '_mmtwins_startup.py' in names and 'mmtwins-startup.pth' in names
+    assert (site / 'mmtwins-startup.pth').read_text().startswith('import _mmtwins_startup;')
     user = tmp_path / 'user'
     user.mkdir()
     (user / 'cfg.py').write_text("_base_ = ['mmtwins::fpn_twins_svt_b_ade20k.py']\n")
@@ -102,6 +126,74 @@ def test_wheel_ships_configs_and_tools_and_resolves_them(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.split('\n')
     assert lines[0].startswith(str(site)) and lines[1].startswith('base')
+
+
+def test_mim_train_from_a_wheel_install(project, wheel_site, toy):
+    """``mim train mmtwins CONFIG`` (openmim 0.3.9) with mmtwins installed from a wheel: a
+    user's config by path, and a shipped config by name (mim searches the package's
+    .mim/configs), both trained by the wheel's own .mim/tools/train.py."""
+    root, cfg = project
+    site, _ = wheel_site
+    env = dict(os.environ, PYTHONPATH=str(site))  # the wheel, not the checkout
+    short = ['train_cfg.max_iters=1', 'train_cfg.val_interval=1',
+             'default_hooks.checkpoint.interval=1']
+    work = root / 'work_mim'
+    proc = subprocess.run([sys.executable, '-m', 'mim', 'train', 'mmtwins', cfg.name, '--gpus',
+                           '0', '--work-dir', str(work), '--cfg-options'] + short,
+                          cwd=str(root), env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-5000:]
+    assert f'{site}/mmtwins/.mim/tools/train.py' in out  # mim's "Training command is ..."
+    assert (work / 'iter_1.pth').exists()
+    work = root / 'work_mim_shipped'
+    data = [f'{split}_dataloader.dataset.data_root={toy["ade"]}'
+            for split in ('train', 'val', 'test')]
+    proc = subprocess.run([sys.executable, '-m', 'mim', 'train', 'mmtwins',
+                           'upernet_twins_svt_s_toy_ade20k.py', '--gpus', '0', '--work-dir',
+                           str(work), '--cfg-options'] + short + data,
+                          cwd=str(root), env=env, capture_output=True, text=True, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-5000:]
+    assert f'{site}/mmtwins/.mim/configs/toy/upernet_twins_svt_s_toy_ade20k.py' in out
+    assert (work / 'iter_1.pth').exists()
+
+
+def test_mmtwins_prefix_without_importing_mmtwins(tmp_path):
+    """The installed start-up hook: plain mmengine/mmdet/mmseg scripts load a config that
+    inherits mmtwins:: without importing mmtwins first."""
+    (tmp_path / 'seg.py').write_text("_base_ = ['mmtwins::upernet_twins_svt_s_ade20k.py']\n"
+                                     "model = dict(decode_head=dict(num_classes=5))\n")
+    code = ('import sys; from mmengine.config import Config; '
+            'assert "mmtwins" not in sys.modules; c = Config.fromfile("seg.py"); '
+            'print(c.model.backbone.type, c.model.decode_head.num_classes, '
+            '"mmtwins" in sys.modules)')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split() == ['mmtwins.TwinsSVT', '5', 'True']
+    # mmseg's own API, which knows nothing of mmtwins
+    code = ('from mmseg.apis import init_model; m = init_model("seg.py", device="cpu"); '
+            'print(type(m.backbone).__name__, m.decode_head.conv_seg.out_channels)')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path), capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.split()[-2:] == ['TwinsSVT', '5']
+
+
+def test_mmtwins_prefix_error_when_mmtwins_does_not_import(tmp_path):
+    broken = tmp_path / 'broken' / 'mmtwins'
+    broken.mkdir(parents=True)
+    (broken / '__init__.py').write_text("raise ImportError('simulated broken install')\n")
+    (tmp_path / 'cfg.py').write_text("_base_ = ['mmtwins::upernet_twins_svt_s_ade20k.py']\n")
+    code = 'from mmengine.config import Config; Config.fromfile("cfg.py")'
+    proc = subprocess.run([sys.executable, '-c', code], cwd=str(tmp_path), capture_output=True,
+                          text=True, timeout=300,
+                          env=dict(os.environ, PYTHONPATH=str(tmp_path / 'broken')))
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "inherits 'mmtwins::upernet_twins_svt_s_ade20k.py', which needs the mmtwins " \
+           'package, but "import mmtwins" failed (ImportError: simulated broken install)' in last
+    assert 'python -m mmtwins.env' in last
 
 
 def test_examples_project_trains_outside_the_repo(tmp_path):

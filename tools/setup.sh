@@ -174,9 +174,16 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-step "5/6 mmengine, mmdet, mmsegmentation and mmtwins (editable, with test extras)"
+step "5/6 mmengine, mmdet, mmsegmentation, openmim and mmtwins (editable, with test extras)"
 "${PIP_C[@]}" -q --no-build-isolation -e "$REPO[tests]" \
     || die "could not install mmtwins and its dependencies (see pip's message above)."
+# openmim (for `mim train mmtwins ...`) without its declared dependency opendatalab, which
+# pulls openxlab and that pins setuptools ~=60.2 (torch needs >= 77); mim never imports it.
+if ! "$PY" -c "import mim" >/dev/null 2>&1; then
+    "${PIP_C[@]}" -q --no-deps openmim \
+        && "${PIP_C[@]}" -q -r "$REPO/requirements/mim.txt" \
+        || die "could not install openmim (see pip's message above)."
+fi
 [ "$("$PY" -c 'import torch; print(torch.__version__)')" = "$TORCH_VERSION" ] \
     || die "torch changed during the install; this should not happen (please report it)."
 

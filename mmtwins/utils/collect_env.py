@@ -1,5 +1,6 @@
 """Short report of the environment: ``python -m mmtwins.utils.collect_env``."""
 import importlib
+import importlib.util
 import platform
 import sys
 from collections import OrderedDict
@@ -11,6 +12,43 @@ def _version(module: str) -> str:
     except Exception as exc:  # any import failure is worth reporting, not raising
         return f'not importable ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})'
     return getattr(mod, '__version__', 'unknown version')
+
+
+def _dist_version(name: str) -> str:
+    from importlib import metadata
+    try:
+        return metadata.version(name)  # without importing it (mim imports pkg_resources)
+    except metadata.PackageNotFoundError:
+        return 'not installed'
+
+
+def _installed_by_pip():
+    """mmtwins' dist-info written by pip (a source tree's mmtwins.egg-info, found when Python
+    runs from the checkout, is not an install)."""
+    from importlib import metadata
+    for dist in metadata.distributions(name='mmtwins'):
+        if dist.read_text('INSTALLER') or dist.read_text('direct_url.json'):
+            return dist
+    return None
+
+
+def _editable() -> bool:
+    """Whether mmtwins is an editable (PEP 660) install, from its PEP 610 direct_url.json."""
+    import json
+    dist = _installed_by_pip()
+    direct_url = json.loads((dist and dist.read_text('direct_url.json')) or '{}')
+    return bool(direct_url.get('dir_info', {}).get('editable'))
+
+
+def _install_kind() -> str:
+    if _installed_by_pip() is None:
+        return ' (not installed: imported from a source tree)'
+    return ' (editable install)' if _editable() else ''
+
+
+def _startup_hook_installed() -> bool:
+    """Whether mmtwins-startup.pth ran in this interpreter (see mmtwins/startup_hook.py)."""
+    return '_mmtwins_startup' in sys.modules
 
 
 def collect_env() -> 'OrderedDict[str, str]':
@@ -30,7 +68,11 @@ def collect_env() -> 'OrderedDict[str, str]':
     env['mmdet'] = _version('mmdet')
     env['mmseg'] = _version('mmseg')
     env['numpy'] = _version('numpy')
-    env['mmtwins'] = _version('mmtwins')
+    env['mmtwins'] = _version('mmtwins') + _install_kind()
+    env['mmtwins:: hook'] = ('installed (configs may inherit mmtwins:: without import mmtwins)'
+                             if _startup_hook_installed() else
+                             'not installed (import mmtwins before loading mmtwins:: configs)')
+    env['openmim'] = _dist_version('openmim')
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         env['device'] = f'cuda x{len(names)}: ' + ', '.join(sorted(set(names)))
@@ -67,13 +109,20 @@ def known_issues(env) -> list:
                       'then read its own checkpoints (HistoryBuffer): resume/load_from through '
                       "mmtwins' tools, or call mmtwins.checkpoint.allow_mmengine_checkpoints() "
                       'in your own scripts (never weights_only=False).')
+    if env.get('openmim', 'not installed') != 'not installed' and _editable():
+        issues.append('openmim is installed and mmtwins is an editable install: mim 0.3.9 looks '
+                      'for configs and tools next to the dist-info in site-packages, so '
+                      '"mim train mmtwins" does not find them. In a checkout use tools/train.py '
+                      'or mmtwins-train; mim works with a regular install (pip install .).')
     try:
-        import pkg_resources  # noqa: F401  (mmengine and mmcv's setup.py import it)
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')  # its deprecation notice is not news here
+            import pkg_resources  # noqa: F401  (mmengine and mmcv's setup.py import it)
     except ImportError:
         issues.append('setuptools >= 81 has no pkg_resources, which mmengine needs to find '
                       'mmdet::/mmseg:: configs: pip install "setuptools>=77,<81".')
     try:
-        import importlib.util
         if importlib.util.find_spec('torchvision') is not None:
             import torchvision  # noqa: F401
     except Exception as exc:
