@@ -64,7 +64,7 @@ def test_mmtwins_prefix_resolves_shipped_configs(tmp_path):
         Config.fromfile(str(bad))
 
 
-@pytest.mark.parametrize('launcher', ['repo_tool', 'module', 'dist_sh'])
+@pytest.mark.parametrize('launcher', ['repo_tool', 'module', 'console_script', 'dist_sh'])
 def test_user_project_trains_from_its_own_directory(project, launcher):
     root, cfg = project
     work = root / f'work_{launcher}'
@@ -78,16 +78,21 @@ def test_user_project_trains_from_its_own_directory(project, launcher):
         assert 'Distributed training: True' in log and 'GPU number: 2' in log
         assert (work / 'iter_2.pth').exists()
         return
-    if launcher == 'repo_tool':
-        train, test = ([os.path.join(REPO_ROOT, 'tools', f'{name}.py')]
-                       for name in ('train', 'test'))
-    else:
-        train, test = ['-m', 'mmtwins.train'], ['-m', 'mmtwins.test']
-    proc = run_python(train + [cfg.name, '--work-dir', str(work)], cwd=str(root))
+    commands = {
+        'repo_tool': [[sys.executable, os.path.join(REPO_ROOT, 'tools', f'{name}.py')]
+                      for name in ('train', 'test')],
+        'module': [[sys.executable, '-m', f'mmtwins.{name}'] for name in ('train', 'test')],
+        # the console scripts tools/setup.sh installed next to this interpreter
+        'console_script': [[os.path.join(os.path.dirname(sys.executable), f'mmtwins-{name}')]
+                           for name in ('train', 'test')],
+    }
+    train, test = commands[launcher]
+    proc = subprocess.run(train + [cfg.name, '--work-dir', str(work)], cwd=str(root),
+                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert (work / 'iter_2.pth').exists()
-    proc = run_python(test + [cfg.name, str(work / 'iter_2.pth'), '--work-dir', str(work)],
-                      cwd=str(root))
+    proc = subprocess.run(test + [cfg.name, str(work / 'iter_2.pth'), '--work-dir', str(work)],
+                          cwd=str(root), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'mIoU' in proc.stdout + proc.stderr
 

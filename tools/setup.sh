@@ -180,8 +180,9 @@ step "5/6 mmengine, mmdet, mmsegmentation, openmim and mmtwins (editable, with t
 # openmim (for `mim train mmtwins ...`) without its declared dependency opendatalab, which
 # pulls openxlab and that pins setuptools ~=60.2 (torch needs >= 77); mim never imports it.
 if ! "$PY" -c "import mim" >/dev/null 2>&1; then
-    "${PIP_C[@]}" -q --no-deps openmim \
-        && "${PIP_C[@]}" -q -r "$REPO/requirements/mim.txt" \
+    # (its dependencies first: pip then has no missing requirement to complain about)
+    "${PIP_C[@]}" -q -r "$REPO/requirements/mim.txt" \
+        && "${PIP_C[@]}" -q --no-deps openmim \
         || die "could not install openmim (see pip's message above)."
 fi
 [ "$("$PY" -c 'import torch; print(torch.__version__)')" = "$TORCH_VERSION" ] \
