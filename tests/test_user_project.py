@@ -136,7 +136,7 @@ def test_wheel_ships_configs_and_tools_and_resolves_them(wheel_site, tmp_path):
 def test_mim_train_from_a_wheel_install(project, wheel_site, toy):
     """``mim train mmtwins CONFIG`` (openmim 0.3.9) with mmtwins installed from a wheel: a
     user's config by path, and a shipped config by name (mim searches the package's
-    .mim/configs), both trained by the wheel's own .mim/tools/train.py."""
+    .mim/configs) on mim's pytorch launcher, both trained by the wheel's .mim/tools/train.py."""
     root, cfg = project
     site, _ = wheel_site
     env = dict(os.environ, PYTHONPATH=str(site))  # the wheel, not the checkout
@@ -153,13 +153,16 @@ def test_mim_train_from_a_wheel_install(project, wheel_site, toy):
     work = root / 'work_mim_shipped'
     data = [f'{split}_dataloader.dataset.data_root={toy["ade"]}'
             for split in ('train', 'val', 'test')]
+    # mim's own distributed launcher (torch.distributed.launch, 2 CPU processes on gloo)
     proc = subprocess.run([sys.executable, '-m', 'mim', 'train', 'mmtwins',
-                           'upernet_twins_svt_s_toy_ade20k.py', '--gpus', '0', '--work-dir',
-                           str(work), '--cfg-options'] + short + data,
+                           'upernet_twins_svt_s_toy_ade20k.py', '--launcher', 'pytorch',
+                           '--gpus', '2', '--port', '29652', '--work-dir', str(work),
+                           '--cfg-options'] + short + data,
                           cwd=str(root), env=env, capture_output=True, text=True, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-5000:]
     assert f'{site}/mmtwins/.mim/configs/toy/upernet_twins_svt_s_toy_ade20k.py' in out
+    assert 'Distributed training: True' in out and 'GPU number: 2' in out
     assert (work / 'iter_1.pth').exists()
 
 
