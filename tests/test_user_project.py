@@ -8,45 +8,18 @@ import zipfile
 import pytest
 from conftest import REPO_ROOT, run_python
 from mmengine.config import Config
+from toy_overlays import seg_overlay
 
 import mmtwins  # noqa: F401  (teaches mmengine the mmtwins:: prefix)
 from mmtwins.toydata import make_toy_ade20k
-
-USER_CONFIG = '''
-_base_ = ['mmtwins::upernet_twins_svt_s_ade20k.py']
-data_root = {data_root!r}
-crop_size = (64, 64)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='Resize', scale=(64, 64), keep_ratio=False),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(64, 64), keep_ratio=False),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs')
-]
-model = dict(data_preprocessor=dict(size=crop_size), backbone=dict(init_cfg=None),
-             decode_head=dict(num_classes=150), auxiliary_head=dict(num_classes=150))
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
-train_cfg = dict(max_iters=2, val_interval=2)
-default_hooks = dict(checkpoint=dict(interval=2))
-'''
 
 
 @pytest.fixture(scope='module')
 def project(tmp_path_factory):
     root = tmp_path_factory.mktemp('my_project')
     make_toy_ade20k(str(root / 'data'), num_train=2, num_val=1, seed=3)
-    cfg = root / 'my_upernet.py'
-    cfg.write_text(USER_CONFIG.format(
-        data_root=str(root / 'data' / 'ADEChallengeData2016')))
+    cfg = seg_overlay(root, 'mmtwins::upernet_twins_svt_s_ade20k.py',
+                      root / 'data' / 'ADEChallengeData2016', iters=2, name='my_upernet.py')
     return root, cfg
 
 

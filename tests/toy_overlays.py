@@ -76,7 +76,9 @@ train_pipeline = [
 
 def seg_overlay(tmp_path, config, data_root, iters=4, lr=6e-4, ckpt_interval=None,
                 name='user_seg.py'):
-    text = SEG.format(base=osp.join(CONFIGS, config), data_root=str(data_root), iters=iters,
+    """``config``: a name under configs/ (inherited by absolute path) or ``mmtwins::NAME``."""
+    base = config if config.startswith('mmtwins::') else osp.join(CONFIGS, config)
+    text = SEG.format(base=base, data_root=str(data_root), iters=iters,
                       lr=lr, ckpt_interval=ckpt_interval or iters)
     path = tmp_path / name
     path.write_text(text)
