@@ -71,3 +71,18 @@ def test_features_match_mmseg(pair, size):
         torch.testing.assert_close(o, t_exact, rtol=1e-4, atol=1e-4)
         scale = t.abs().mean().item()
         assert (o - t).abs().mean().item() < 5e-3 * max(scale, 1.0)
+
+
+@pytest.mark.parametrize('size', [(64, 224), (224, 64), (96, 160), (61, 150), (128, 160)])
+def test_mmseg_numerics_switch_reproduces_mmseg(pair, size):
+    """norm_eps=1e-5 + window_padding='mmseg' give mmseg's features at any size, including
+    those where mmseg's one-sided window mask is off (64x224: bottom-only padding), and
+    sizes that are not multiples of 32 (61x150: GSA drops trailing tokens)."""
+    ours, theirs = pair
+    cls = type(ours)
+    mm = cls(arch=ours.arch_settings, norm_eps=1e-5, window_padding='mmseg').eval()
+    mm.load_state_dict(ours.state_dict())
+    x = torch.randn(2, 3, *size)
+    with torch.no_grad():
+        for got, want in zip(mm(x), theirs(x)):
+            torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)

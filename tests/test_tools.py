@@ -51,6 +51,11 @@ def test_upernet_svt_s_train_test_pictures(toy, tmp_path):
     pic = Image.open(next((tmp_path / 'pics').rglob('*.png')))
     assert pic.width == 2 * 160 and pic.height == 128  # ground truth | prediction
     assert len(list((tmp_path / 'preds').glob('*.png'))) == 2
+    # the hosts' own API reads mmengine's checkpoint of our config (weights_only on)
+    proc = tool(['-c', 'import sys; from mmseg.apis import init_model; '
+                 'm = init_model(sys.argv[1], sys.argv[2], device="cpu"); '
+                 'print("classes", len(m.dataset_meta["classes"]))', cfg, str(ckpt)])
+    assert 'classes 150' in proc.stdout
 
 
 def test_semantic_fpn_learns_and_resumes(toy, tmp_path):

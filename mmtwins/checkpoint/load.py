@@ -1,11 +1,12 @@
 """Load pretrained weights into a Twins backbone: all formats, all-or-nothing."""
 import re
-from typing import Dict, Optional
+from collections import OrderedDict
+from typing import Dict, List, Optional
 
 import torch
 from torch import nn
 
-from .convert import describe_arch, to_mmtwins
+from .convert import convert_state_dict, describe_arch, detect_format, to_mmtwins
 from .io import CheckpointError, CheckpointNotFoundError, load_file
 
 MMSEG_PRETRAIN_URL = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/twins/'
@@ -58,12 +59,14 @@ def load_checkpoint_as_mmtwins(checkpoint: str, prefix: Optional[str] = None,
 
 
 def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
-                     source: str = 'checkpoint') -> dict:
+                     source: str = 'checkpoint', allow_missing_stage_norms: bool = True,
+                     hint: str = '') -> dict:
     """Match a converted state dict against ``model``; raise unless it loads completely.
 
-    Stage norms (``stages.{i}.norm``) may be absent from the file as a whole: ImageNet
-    checkpoints have none, and they keep their initialisation. Everything else must be
-    present with the model's shapes.
+    With ``allow_missing_stage_norms``, stage norms (``stages.{i}.norm``) may be absent
+    from the file as a whole: ImageNet checkpoints have none, and they keep their
+    initialisation. Everything else must be present with the model's shapes. ``hint`` is
+    appended to the error message.
 
     Returns:
         dict with ``matched`` (the tensors to load), ``expected_missing`` keys.
@@ -73,7 +76,8 @@ def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     unexpected = [k for k in state_dict if k not in own]
     missing = [k for k in own if k not in state_dict]
     has_stage_norms = any(_STAGE_NORM.match(k) for k in state_dict)
-    expected_missing = [k for k in missing if _STAGE_NORM.match(k) and not has_stage_norms]
+    expected_missing = [k for k in missing if _STAGE_NORM.match(k) and not has_stage_norms
+                        and allow_missing_stage_norms]
     missing = [k for k in missing if k not in expected_missing]
     matched = {k: v for k, v in state_dict.items()
                if k in own and own[k].shape == v.shape}
@@ -96,7 +100,8 @@ def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
         raise CheckpointError(
             f'{source}: {headline}; nothing was loaded.\n'
             f'The model is {describe_arch(own)}; the checkpoint holds '
-            f'{describe_arch(state_dict)}.\n' + '\n'.join(problems))
+            f'{describe_arch(state_dict)}.\n' + '\n'.join(problems)
+            + (f'\n{hint}' if hint else ''))
     return dict(matched=matched, expected_missing=expected_missing)
 
 
@@ -149,3 +154,82 @@ def load_pretrained(model: nn.Module, checkpoint: str, prefix: Optional[str] = N
            f'unexpected 0')
     print_log(msg, logger=logger if logger is not None else 'current')
     return summary
+
+
+WHOLE_MODEL_HINT = (
+    'Load a checkpoint of the same variant and family as the config (a whole model trained '
+    'with this backbone), or pick the config that matches the checkpoint. ImageNet '
+    '(backbone-only) weights go through model.backbone.init_cfg=dict(type=\'Pretrained\', '
+    'checkpoint=...), which also takes the backbone of another model with '
+    'prefix=\'backbone.\'.')
+
+
+def convert_backbone_part(module: nn.Module, part: Dict[str, torch.Tensor],
+                          prefix: str = '') -> dict:
+    """Convert the backbone part of a whole-model state dict (keys without ``prefix``) to
+    mmtwins' names and check that it fits ``module`` completely, or raise.
+
+    Returns:
+        dict with ``state_dict`` (the converted tensors), ``format`` and ``ignored`` (the
+        ImageNet classifier's keys, dropped).
+    """
+    where = f'under {prefix!r}' if prefix else 'in the state dict'
+    family = getattr(module, 'family', type(module).__name__)
+    if not part:
+        raise CheckpointError(
+            f'loading weights into a model with a {family} backbone: the checkpoint has no '
+            f'backbone tensors {where}; nothing was loaded (the backbone would stay random). '
+            + WHOLE_MODEL_HINT)
+    fmt = detect_format(part)
+    if fmt is None:
+        raise CheckpointError(
+            f'loading weights into a model with a {family} backbone: the tensors {where} are '
+            f'not a Twins backbone in any known layout (first keys: {list(part)[:4]}); '
+            f'nothing was loaded. ' + WHOLE_MODEL_HINT)
+    converted, ignored, unknown = convert_state_dict(part, fmt)
+    if unknown:
+        raise CheckpointError(
+            f'loading weights into a model with a {family} backbone: {len(unknown)} tensor(s) '
+            f'{where} ({fmt} layout) are not Twins backbone weights: {_short(unknown)}; '
+            f'nothing was loaded. ' + WHOLE_MODEL_HINT)
+    source = f'the backbone part of the checkpoint ({prefix!r}, {fmt} layout)' if prefix \
+        else f'the state dict ({fmt} layout)'
+    result = check_state_dict(module, converted, source=source, allow_missing_stage_norms=False,
+                              hint=WHOLE_MODEL_HINT)
+    return dict(state_dict=result['matched'], format=fmt, ignored=ignored)
+
+
+def backbone_load_pre_hook(module: nn.Module, state_dict: dict, prefix: str, local_metadata,
+                           strict, missing_keys: List[str], unexpected_keys: List[str],
+                           error_msgs: List[str]) -> None:
+    """``load_state_dict`` pre-hook of the Twins backbones: every known layout, completely.
+
+    Every way a checkpoint reaches a model goes through ``_load_from_state_dict`` of the
+    backbone: ``torch.nn.Module.load_state_dict``, mmengine's ``load_checkpoint`` (used by
+    ``load_from``, ``--resume``, ``tools/test.py``, ``mmseg.apis.init_model``,
+    ``mmdet.apis.init_detector`` and the inferencers) and ``PretrainedInit``. This hook
+    rewrites the backbone's part of ``state_dict`` (the keys under ``prefix``) from the
+    official/timm, mmseg or mmpretrain layout to mmtwins' names, drops the ImageNet
+    classifier (``head``, ``norm``), and raises :class:`CheckpointError` before anything is
+    copied when that part does not fit the model completely (another variant or family,
+    missing or extra tensors): the caller's model is never left with a random or
+    half-loaded backbone.
+    """
+    keys = [k for k in state_dict if k.startswith(prefix)]
+    part = OrderedDict((k[len(prefix):], state_dict[k]) for k in keys
+                       if isinstance(state_dict[k], torch.Tensor))
+    info = convert_backbone_part(module, part, prefix)
+    for k in keys:
+        del state_dict[k]
+    for k, v in info['state_dict'].items():
+        state_dict[prefix + k] = v
+    fmt, ignored = info['format'], info['ignored']
+    module.last_load = dict(format=fmt, prefix=prefix, loaded=len(info['state_dict']),
+                            ignored=ignored)
+    quiet, module.quiet_next_load = getattr(module, 'quiet_next_load', False), False
+    if (fmt != 'mmtwins' or ignored) and not quiet:
+        from mmengine.logging import print_log
+        print_log(f'mmtwins: backbone {prefix!r}: {len(info["state_dict"])} tensors in the '
+                  f'{fmt} layout, converted to mmtwins\' names'
+                  + (f'; ignored {len(ignored)} ImageNet classifier tensor(s)' if ignored else ''),
+                  logger='current')

@@ -62,7 +62,55 @@ def load_config(path: str, cfg_options: Optional[Dict[str, Any]] = None) -> Conf
     if scope not in SUPPORTED_SCOPES:
         raise UserError(f'{path} has default_scope={scope!r}; mmtwins tools run mmdet and mmseg '
                         f'configs (default_scope in {SUPPORTED_SCOPES})')
+    ensure_checkpoint_check(cfg)
     return cfg
+
+
+def ensure_checkpoint_check(cfg: Config) -> None:
+    """Add :class:`~mmtwins.engine.CheckpointCompatibilityHook` to ``custom_hooks`` when a
+    config (e.g. a user's, which replaced the list) does not have it."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    names = ('CheckpointCompatibilityHook', 'mmtwins.CheckpointCompatibilityHook')
+    if not any(isinstance(h, dict) and h.get('type') in names for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='CheckpointCompatibilityHook')]
+
+
+# decode heads with a global-pooling branch (1x1 map): BatchNorm needs > 1 value there
+_POOLING_HEADS = {'UPerHead': 'its pooling pyramid', 'PSPHead': 'its pooling pyramid',
+                  'ASPPHead': 'its image-pooling branch',
+                  'DepthwiseSeparableASPPHead': 'its image-pooling branch'}
+
+
+def check_batch_norm_batch(cfg: Config, world_size: int = 1) -> None:
+    """Stop before training when BatchNorm would see a single value per channel.
+
+    A decode head with a global-pooling branch (UPerHead, PSPHead, ASPP) pools each image
+    to 1x1; with one image per BatchNorm batch, torch fails deep inside the first
+    iteration ("Expected more than 1 value per channel when training").
+    """
+    loader = cfg.get('train_dataloader') or {}
+    batch = loader.get('batch_size')
+    if not isinstance(batch, int) or batch > 1:
+        return
+    for head_key in ('decode_head', 'auxiliary_head'):
+        heads = cfg.model.get(head_key)
+        for head in heads if isinstance(heads, (list, tuple)) else [heads]:
+            if not isinstance(head, dict) or head.get('type') not in _POOLING_HEADS:
+                continue
+            if head.get('type') in ('UPerHead', 'PSPHead') and \
+                    1 not in tuple(head.get('pool_scales', (1, 2, 3, 6))):
+                continue
+            norm = (head.get('norm_cfg') or {}).get('type')
+            # SyncBN normalises over every process's images; BN over this process's only
+            if norm == 'BN' or (norm == 'SyncBN' and world_size == 1):
+                raise UserError(
+                    f'train_dataloader.batch_size=1 with {norm} in the {head["type"]} '
+                    f'({head_key}): {_POOLING_HEADS[head["type"]]} pools each image to 1x1, '
+                    f'so BatchNorm sees one value per channel and training fails '
+                    f'("Expected more than 1 value per channel when training"). Use 2 or more '
+                    f'images per process (--cfg-options train_dataloader.batch_size=2), '
+                    f'SyncBN over several GPUs, or a norm that works on single images '
+                    f"(model.{head_key}.norm_cfg=dict(type='GN', num_groups=32)).")
 
 
 def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:

@@ -1,6 +1,6 @@
 """Test (evaluate) a checkpoint of an mmdet or mmseg config.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE_OR_DIR]
+    python tools/test.py CONFIG CHECKPOINT_OR_URL [--work-dir DIR] [--out FILE_OR_DIR]
                          [--show-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
@@ -8,6 +8,7 @@ import json
 import os.path as osp
 import sys
 
+from ..checkpoint import resolve_checkpoint_path
 from .common import (UserError, adapt_to_device, add_run_args, build_runner, check_data,
                      default_work_dir, load_config, parse_run_args, run_main)
 
@@ -16,7 +17,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Evaluate a detector or segmentor with a Twins backbone')
     parser.add_argument('config', help='config file (mmdet or mmseg scope)')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('checkpoint', help='checkpoint file or URL (downloaded once into '
+                        "torch's hub cache)")
     parser.add_argument('--work-dir', help='where logs and metrics go')
     parser.add_argument('--out', help='detection: a .pkl file of raw predictions; '
                         'segmentation: a directory of predicted label maps (PNG)')
@@ -58,12 +60,12 @@ def enable_outputs(cfg, out: str) -> None:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        raise UserError(f'checkpoint not found: {args.checkpoint}')
     cfg = load_config(args.config, args.cfg_options)
+    # a local file, or a URL downloaded once into torch's hub cache (as mmseg/mmdet do)
+    checkpoint = resolve_checkpoint_path(args.checkpoint)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
-    cfg.load_from = args.checkpoint
+    cfg.load_from = checkpoint
     # the trained weights replace the backbone's ImageNet initialisation: don't fetch it
     backbone = cfg.model.get('backbone', {})
     if isinstance(backbone.get('init_cfg'), dict) and \

@@ -7,9 +7,9 @@ import argparse
 import os
 import sys
 
-from .common import (UserError, adapt_to_device, add_run_args, build_runner, check_data,
-                     default_work_dir, find_resumable_checkpoint, load_config, parse_run_args,
-                     run_main, use_atomic_checkpoint_writes)
+from .common import (UserError, adapt_to_device, add_run_args, build_runner, check_batch_norm_batch,
+                     check_data, default_work_dir, find_resumable_checkpoint, load_config,
+                     parse_run_args, run_main, use_atomic_checkpoint_writes)
 
 
 def parse_args(argv=None):
@@ -66,6 +66,12 @@ def main(argv=None) -> int:
             raise UserError(f'--resume {args.resume}: no such checkpoint file')
         cfg.resume = True
         cfg.load_from = args.resume
+    import torch
+
+    # SyncBN normalises over every process's images (on GPUs; on CPU it becomes BN)
+    world = 1 if args.launcher == 'none' or not torch.cuda.is_available() else int(
+        os.environ.get('WORLD_SIZE') or os.environ.get('SLURM_NTASKS') or 1)
+    check_batch_norm_batch(cfg, world)
     check_data(cfg, ['train_dataloader'] + (['val_dataloader'] if cfg.get('val_cfg') else []))
     adapt_to_device(cfg, args.launcher)
     runner = build_runner(cfg)

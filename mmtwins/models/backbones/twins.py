@@ -12,9 +12,10 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from ...checkpoint.load import backbone_load_pre_hook
 from ...registry import register_backbone
-from ..layers import PatchEmbed, PositionEncodingGenerator, TwinsBlock, window_padding_mask
-from ..layers.attention import WINDOW_PADDING_MODES
+from ..layers import PatchEmbed, PositionEncodingGenerator, TwinsBlock
+from ..layers.attention import WINDOW_PADDING_MODES, stage_key_mask
 
 _PCPVT_COMMON = dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
                      mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1])
@@ -29,22 +30,25 @@ class TwinsStage(nn.Module):
         embed_dims: channels of this stage.
         patch_size: stride of the patch embedding (4 for stage 1, else 2).
         blocks: the stage's :class:`TwinsBlock` list.
-        norm_after: add a LayerNorm (eps 1e-6) on the stage output.
+        norm_after: add a LayerNorm on the stage output.
         window_size: window of the stage's LSA blocks (if any).
-        window_padding: ``'mask'`` or ``'zero'``, see :class:`LocallyGroupedAttention`.
+        window_padding: ``'mask'``, ``'zero'`` or ``'mmseg'``, see
+            :func:`~mmtwins.models.layers.attention.stage_key_mask`.
         drop_rate: dropout after the patch embedding.
         with_cp: activation checkpointing per block during training.
+        norm_eps: eps of the stage-output LayerNorm.
     """
 
     def __init__(self, in_channels: int, embed_dims: int, patch_size: int,
                  blocks: List[TwinsBlock], norm_after: bool, window_size: int,
-                 window_padding: str, drop_rate: float = 0.0, with_cp: bool = False) -> None:
+                 window_padding: str, drop_rate: float = 0.0, with_cp: bool = False,
+                 norm_eps: float = 1e-6) -> None:
         super().__init__()
         self.patch_embed = PatchEmbed(in_channels, embed_dims, patch_size)
         self.pos_drop = nn.Dropout(drop_rate)
         self.blocks = nn.ModuleList(blocks)
         self.peg = PositionEncodingGenerator(embed_dims)
-        self.norm = nn.LayerNorm(embed_dims, eps=1e-6) if norm_after else None
+        self.norm = nn.LayerNorm(embed_dims, eps=norm_eps) if norm_after else None
         self.window_size = window_size
         self.window_padding = window_padding
         self.with_cp = with_cp
@@ -55,9 +59,10 @@ class TwinsStage(nn.Module):
         x, hw_shape = self.patch_embed(x)  # (B, H*W, C)
         x = self.pos_drop(x)
         key_mask = None
-        if self._has_lsa and self.window_padding == 'mask':
+        if self._has_lsa:
             # one mask per stage and forward, shared by all LSA blocks
-            key_mask = window_padding_mask(hw_shape, self.window_size, x.shape[0], x.device)
+            key_mask = stage_key_mask(self.window_padding, hw_shape, self.window_size,
+                                      x.shape[0], x.device)
         use_cp = self.with_cp and self.training and torch.is_grad_enabled()
         for j, block in enumerate(self.blocks):
             if use_cp:
@@ -97,6 +102,7 @@ class TwinsBase(BaseModule):
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  fused_attn: bool = True,
+                 norm_eps: float = 1e-6,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
         if pretrained is not None:
@@ -105,6 +111,11 @@ class TwinsBase(BaseModule):
                 raise ValueError('give either pretrained or init_cfg, not both')
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
         super().__init__(init_cfg=init_cfg)
+        # every checkpoint that reaches this backbone (load_state_dict, mmengine's
+        # load_checkpoint: load_from, resume, init_model, the inferencers) is converted
+        # from any known Twins layout, or refused unless it fits completely
+        self.register_load_state_dict_pre_hook(backbone_load_pre_hook)
+        self.last_load: Optional[dict] = None
         self.arch_name, self.arch_settings = self._resolve_arch(arch)
         settings = self.arch_settings
         num_stages = len(settings['depths'])
@@ -130,6 +141,9 @@ class TwinsBase(BaseModule):
         norm_after = self._check_norm_after_stage(norm_after_stage, num_stages)
         self.norm_after_stage = norm_after
         self.with_cp = with_cp
+        if isinstance(norm_eps, bool) or not isinstance(norm_eps, Real) or not norm_eps > 0:
+            raise ValueError(f'norm_eps must be a positive number, got {norm_eps!r}')
+        self.norm_eps = float(norm_eps)
 
         # stochastic depth: linear from 0 to drop_path_rate over all blocks
         depths = settings['depths']
@@ -144,14 +158,15 @@ class TwinsBase(BaseModule):
                 TwinsBlock(dims, settings['num_heads'][i], settings['mlp_ratios'][i],
                            attn_type=self.block_type(j), sr_ratio=settings['sr_ratios'][i],
                            window_size=window_sizes[i], drop=drop_rate,
-                           attn_drop=attn_drop_rate, drop_path=dpr[cur + j], fused=fused_attn)
+                           attn_drop=attn_drop_rate, drop_path=dpr[cur + j], fused=fused_attn,
+                           norm_eps=norm_eps, floor=window_padding == 'mmseg')
                 for j in range(depths[i])
             ]
             cur += depths[i]
             self.stages.append(
                 TwinsStage(in_channels if i == 0 else self.embed_dims[i - 1], dims,
                            4 if i == 0 else 2, blocks, norm_after[i], window_sizes[i],
-                           window_padding, drop_rate, with_cp))
+                           window_padding, drop_rate, with_cp, norm_eps))
         # Tokens viewed as maps are channels-last; with channels-last conv weights the
         # patch-embedding, sub-sampling and PEG convs run on them without any layout copy
         # (several times faster on CPU) and hand back token-ordered outputs.
@@ -391,12 +406,16 @@ class TwinsPCPVT(TwinsBase):
         drop_rate: dropout after patch embeddings, attention projections and in MLPs.
         attn_drop_rate: dropout on attention weights.
         drop_path_rate: stochastic depth, linear from 0 to this over all blocks.
-        norm_after_stage: LayerNorm (eps 1e-6) on each stage output; a bool or one per
-            stage. Default False, as the official PCPVT dense-prediction models.
-        window_padding: unused by PCPVT (no window attention); accepted for symmetry.
+        norm_after_stage: LayerNorm (eps ``norm_eps``) on each stage output; a bool or one
+            per stage. Default False, as the official PCPVT dense-prediction models.
+        window_padding: PCPVT has no window attention; ``'mmseg'`` makes GSA's
+            sub-sampling drop trailing tokens instead of padding them, as mmseg's PCPVT
+            (with ``norm_eps=1e-5``: mmseg's numerics at any size).
         frozen_stages: freeze stages ``1..k`` (eval mode, no gradients); -1 or 0: none.
         with_cp: activation checkpointing per block (saves memory, costs a recompute).
         fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
+        norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
+            and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
             (mmseg's segmentors pass their ``pretrained`` here).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads
@@ -443,14 +462,21 @@ class TwinsSVT(TwinsBase):
         drop_rate: dropout after patch embeddings, attention projections and in MLPs.
         attn_drop_rate: dropout on attention weights.
         drop_path_rate: stochastic depth, linear from 0 to this over all blocks.
-        norm_after_stage: LayerNorm (eps 1e-6) on each stage output; a bool or one per
-            stage. Default True, as the official SVT dense-prediction models.
+        norm_after_stage: LayerNorm (eps ``norm_eps``) on each stage output; a bool or one
+            per stage. Default True, as the official SVT dense-prediction models.
         window_padding: ``'mask'`` (default): tokens padded to complete a window are
             excluded from attention; ``'zero'``: they take part as zero vectors, as in the
-            official detection code and timm. Both agree when no window needs padding.
+            official detection code and timm; ``'mmseg'``: mmseg's handling of sizes that
+            do not divide, to run mmseg's trained checkpoints with the numerics they were
+            trained with (with ``norm_eps=1e-5``): windows masked only when both bottom and
+            right are padded (mmseg's one-sided-mask bug), and GSA's sub-sampling drops
+            trailing tokens instead of padding them. All agree at sizes that are multiples
+            of 32 where no window needs padding.
         frozen_stages: freeze stages ``1..k`` (eval mode, no gradients); -1 or 0: none.
         with_cp: activation checkpointing per block (saves memory, costs a recompute).
         fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
+        norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
+            and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
             (mmseg's segmentors pass their ``pretrained`` here).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-WINDOW_PADDING_MODES = ('mask', 'zero')
+WINDOW_PADDING_MODES = ('mask', 'zero', 'mmseg')
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = None,
@@ -53,15 +53,19 @@ class GlobalSubsampledAttention(nn.Module):
         attn_drop: dropout on attention weights.
         proj_drop: dropout after the output projection.
         fused: use ``scaled_dot_product_attention``.
+        floor: drop the trailing tokens that do not fill an ``sr_ratio`` cell instead of
+            padding them, as the official code and mmseg do (maps smaller than
+            ``sr_ratio``, where they fail, are still padded).
     """
 
     def __init__(self, embed_dims: int, num_heads: int, sr_ratio: int = 1,
                  qkv_bias: bool = True, attn_drop: float = 0.0, proj_drop: float = 0.0,
-                 fused: bool = True) -> None:
+                 fused: bool = True, floor: bool = False) -> None:
         super().__init__()
         _check_heads(embed_dims, num_heads)
         self.num_heads = num_heads
         self.sr_ratio = sr_ratio
+        self.floor = floor
         self.attn_drop = attn_drop
         self.fused = fused
         self.q = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
@@ -81,8 +85,8 @@ class GlobalSubsampledAttention(nn.Module):
             H, W = hw_shape
             r = self.sr_ratio
             kv_src = x.transpose(1, 2).reshape(B, C, H, W)  # (B, C, H, W)
-            if H % r or W % r:
-                kv_src = F.pad(kv_src, (0, (-W) % r, 0, (-H) % r))
+            if (H % r or W % r) and not (self.floor and H >= r and W >= r):
+                kv_src = F.pad(kv_src, (0, (-W) % r, 0, (-H) % r))  # else the conv floors
             kv_src = self.sr(kv_src).flatten(2).transpose(1, 2)  # (B, N', C)
             kv_src = self.norm(kv_src)
         else:
@@ -172,6 +176,27 @@ class LocallyGroupedAttention(nn.Module):
         return self.proj_drop(self.proj(out.reshape(B, N, C)))
 
 
+def stage_key_mask(mode: str, hw_shape: Tuple[int, int], window_size: int,
+                   batch_size: int = 1, device=None) -> Optional[Tensor]:
+    """The key mask a stage's LSA blocks use in padding ``mode``, or None (zero padding).
+
+    * ``'mask'``: :func:`window_padding_mask` whenever a side is padded.
+    * ``'zero'``: never (padded tokens take part as zero vectors).
+    * ``'mmseg'``: what mmseg's implementation (and the official segmentation code)
+      computes: its mask marks the padded rows with ``[-pad_b:]`` and columns with
+      ``[-pad_r:]``; when one of the two pads is 0, ``-0:`` selects the whole axis, every
+      token counts as padding and nothing is masked. So: masked only when both the bottom
+      and the right side are padded, zero padding when only one is. (In this mode the
+      backbone also builds its GSA layers with ``floor=True``, as mmseg's.)
+    """
+    if mode == 'zero':
+        return None
+    H, W = hw_shape
+    if mode == 'mmseg' and not ((-H) % window_size and (-W) % window_size):
+        return None
+    return window_padding_mask(hw_shape, window_size, batch_size, device)
+
+
 def window_padding_mask(hw_shape: Tuple[int, int], window_size: int, batch_size: int = 1,
                         device=None) -> Optional[Tensor]:
     """Boolean key mask that removes the padding of a window partition.
@@ -204,4 +229,4 @@ def _check_heads(embed_dims: int, num_heads: int) -> None:
 
 
 __all__ = ['attention', 'GlobalSubsampledAttention', 'LocallyGroupedAttention',
-           'window_padding_mask', 'WINDOW_PADDING_MODES']
+           'window_padding_mask', 'stage_key_mask', 'WINDOW_PADDING_MODES']

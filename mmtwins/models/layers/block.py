@@ -7,7 +7,7 @@ from .mlp import DropPath, Mlp
 
 
 class TwinsBlock(nn.Module):
-    """Pre-norm transformer block with GSA or LSA attention (block LayerNorms: eps 1e-6).
+    """Pre-norm transformer block with GSA or LSA attention.
 
     ``x = x + DropPath(Attn(LN(x)))``, then ``x = x + DropPath(Mlp(LN(x)))``.
 
@@ -22,24 +22,30 @@ class TwinsBlock(nn.Module):
         attn_drop: dropout on attention weights.
         drop_path: stochastic depth probability of this block.
         fused: use ``scaled_dot_product_attention``.
+        norm_eps: eps of the two LayerNorms (1e-6 as the official code and timm; mmseg's
+            implementation uses 1e-5).
+        floor: GSA drops trailing tokens instead of padding, see
+            :class:`GlobalSubsampledAttention`.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float, attn_type: str = 'gsa',
                  sr_ratio: int = 1, window_size: int = 7, drop: float = 0.0,
-                 attn_drop: float = 0.0, drop_path: float = 0.0, fused: bool = True) -> None:
+                 attn_drop: float = 0.0, drop_path: float = 0.0, fused: bool = True,
+                 norm_eps: float = 1e-6, floor: bool = False) -> None:
         super().__init__()
         self.attn_type = attn_type
-        self.norm1 = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         if attn_type == 'gsa':
             self.attn = GlobalSubsampledAttention(embed_dims, num_heads, sr_ratio,
-                                                  attn_drop=attn_drop, proj_drop=drop, fused=fused)
+                                                  attn_drop=attn_drop, proj_drop=drop, fused=fused,
+                                                  floor=floor)
         elif attn_type == 'lsa':
             self.attn = LocallyGroupedAttention(embed_dims, num_heads, window_size,
                                                 attn_drop=attn_drop, proj_drop=drop, fused=fused)
         else:
             raise ValueError(f"attn_type must be 'gsa' or 'lsa', got {attn_type!r}")
         self.drop_path = DropPath(drop_path)
-        self.norm2 = nn.LayerNorm(embed_dims, eps=1e-6)
+        self.norm2 = nn.LayerNorm(embed_dims, eps=norm_eps)
         self.mlp = Mlp(embed_dims, int(embed_dims * mlp_ratio), drop)
 
     def forward(self, x: Tensor, hw_shape: Tuple[int, int],
