@@ -29,6 +29,7 @@ from mmengine.registry import init_default_scope  # noqa: E402
 
 from mmtwins.checkpoint import CheckpointError  # noqa: E402
 from mmtwins.cli.common import replace_norm_type  # noqa: E402
+from mmtwins.model_zoo import find  # noqa: E402
 
 MMSEG_TWINS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs', 'twins')
 CONFIGS = osp.join(REPO_ROOT, 'configs')
@@ -181,6 +182,12 @@ def test_official_detector_layout_init_detector(tmp_path):
     for key, value in donor.state_dict().items():
         if not key.startswith('backbone.'):
             torch.testing.assert_close(own[key], value, rtol=0, atol=0, msg=key)
+    # mmdet's inferencer loads exactly the same tensors
+    from mmdet.apis import DetInferencer
+    theirs = DetInferencer(model=cfg, weights=str(path), device='cpu',
+                           show_progress=False).model.state_dict()
+    for key, value in own.items():
+        torch.testing.assert_close(theirs[key], value, rtol=0, atol=0, msg=key)
 
 
 def test_wrong_variant_and_missing_tensors_refused_by_init_model(ckpts, tmp_path):
@@ -259,11 +266,15 @@ def test_tools_test_py_from_url_and_refusal(ckpts, toy, tmp_path, served):
     assert 'missing keys' not in log and 'unexpected key' not in log
     assert osp.isfile(tmp_path / 'torch_home' / 'hub' / 'checkpoints'
                       / 'upernet_twins_svt_s_mmseg.pth')
-    out = run_python(['tools/test.py', str(config), str(ckpts['paths']['svt_b']),
+    # an SVT-B checkpoint, under the name of mmseg's published SVT-B UPerNet
+    wrong = tmp_path / osp.basename(find('mmseg/upernet_twins_svt_b_ade20k')['url'])
+    shutil.copy(ckpts['paths']['svt_b'], wrong)
+    out = run_python(['tools/test.py', str(config), str(wrong),
                       '--work-dir', str(tmp_path / 'w2'), '--cfg-options'] + NARROW_OPTIONS)
     assert out.returncode != 0
     assert '[mmtwins] metrics' not in out.stdout
     assert 'Twins-SVT-B' in out.stderr and 'nothing was loaded' in out.stderr
+    assert 'run it with configs/upernet_twins_svt_b_ade20k.py' in out.stderr
     assert 'Traceback' not in out.stderr
 
 

@@ -80,7 +80,14 @@ def is_url(path: str) -> bool:
 
 
 def resolve_checkpoint_path(path_or_url: str) -> str:
-    """Local path of a checkpoint; URLs are downloaded once into torch's hub cache."""
+    """Local path of a checkpoint; URLs are downloaded once into torch's hub cache.
+
+    Hugging Face hub repo ids (``'timm/twins_svt_small.in1k'``, ``'hf-hub:ORG/NAME[@REV]'``)
+    are fetched with huggingface_hub into its cache: see :mod:`mmtwins.checkpoint.hub`.
+    """
+    from .hub import download_from_hub, is_hub_id  # lazy: hub imports this module
+    if is_hub_id(path_or_url):
+        return download_from_hub(path_or_url)
     path_or_url = os.fspath(path_or_url)
     if not is_url(path_or_url):
         path = osp.expanduser(path_or_url)

@@ -33,7 +33,8 @@ def where_to_get(model: nn.Module) -> str:
         official, timm, mmseg = IMAGENET_WEIGHTS[key]
         lines.append(f'ImageNet-1k weights of {key[0]}-{key[1][0].upper()} are published as '
                      f'{MMSEG_PRETRAIN_URL}{mmseg} (mmseg layout), on the Hugging Face hub as '
-                     f'timm/{timm}.in1k (model.safetensors) and in the official Twins release '
+                     f'timm/{timm}.in1k (model.safetensors; checkpoint=\'timm/{timm}.in1k\' '
+                     f'loads it with huggingface_hub) and in the official Twins release '
                      f'({official}.pth); every one loads as it is.')
     lines.append('Point the config at a local copy with --cfg-options '
                  'model.backbone.init_cfg.checkpoint=PATH (or convert it once with python '

@@ -8,7 +8,7 @@ import json
 import os.path as osp
 import sys
 
-from ..checkpoint import resolve_checkpoint_path
+from ..checkpoint import CheckpointError, resolve_checkpoint_path
 from .common import (UserError, adapt_to_device, add_run_args, build_runner, check_data,
                      default_work_dir, load_config, parse_run_args, run_main)
 
@@ -78,7 +78,15 @@ def main(argv=None) -> int:
     check_data(cfg, ['test_dataloader'])
     adapt_to_device(cfg, args.launcher)
     runner = build_runner(cfg)
-    metrics = runner.test()
+    try:
+        metrics = runner.test()
+    except CheckpointError as exc:
+        from ..model_zoo import find
+        entry = find(args.checkpoint)
+        if entry is None or osp.basename(args.config) == entry['config']:
+            raise
+        raise CheckpointError(f'{exc}\n{args.checkpoint} is a published checkpoint: run it '
+                              f"with configs/{entry['config']}") from None
     if runner.rank == 0:
         printable = {}
         for key, value in metrics.items():
