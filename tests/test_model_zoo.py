@@ -138,7 +138,14 @@ def test_docs_table_lists_exactly_the_entries():
     assert commands
     for config, url in commands:
         assert model_zoo.find(url)['config'] == osp.basename(config)
-    assert '### Numerics of mmseg\'s checkpoints' in text
+    # the numerics section gives the backbone arguments that reproduce each source
+    section = text.split('### Numerics of the trained checkpoints')[1].split('\n## ')[0]
+    from mmtwins.models import TwinsSVT
+    for options in re.findall(r'--cfg-options (.+)', section):
+        kwargs = dict(opt.split('=', 1) for opt in options.split())
+        kwargs = {k.rsplit('.', 1)[1]: float(v) if k.endswith('eps') else v
+                  for k, v in kwargs.items()}
+        TwinsSVT(arch='small', **kwargs)  # valid arguments
 
 
 def test_find():
@@ -155,3 +162,12 @@ def test_find():
     assert model_zoo.find('https://example.com/x.pth') is None
     result = doctest.testmod(model_zoo)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_readme_commands_use_published_checkpoints_with_their_config():
+    with open(osp.join(REPO_ROOT, 'README.md')) as f:
+        text = f.read()
+    commands = re.findall(r'tools/test.py (configs/\S+) \\\n\s+(https://\S+)', text)
+    assert commands
+    for config, url in commands:
+        assert model_zoo.find(url)['config'] == osp.basename(config)
