@@ -64,3 +64,16 @@ def save_code_executing_checkpoint(path, marker, **contents):
             return (pathlib.Path.touch, (pathlib.Path(marker),))
 
     torch.save(dict(contents, evil=Evil()), path)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'e2e: end-to-end runs of the tools (training, testing, subprocesses); '
+        'the quick tier is -m "not e2e"')
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests on the toy datasets run the tools end to end: they form the e2e tier."""
+    for item in items:
+        if 'toy' in getattr(item, 'fixturenames', ()):
+            item.add_marker(pytest.mark.e2e)

@@ -75,6 +75,7 @@ def test_get_flops_tool():
     assert m and float(m.group(1)) > float(m.group(2)) > float(m.group(3)) > 0
 
 
+@pytest.mark.e2e
 def test_benchmark_tool_runs():
     proc = run_python(['tools/analysis/benchmark.py', '--variants', 'svt_s', '--infer-sizes',
                        '64x64', '--train-size', '64x64', '--repeats', '1', '--warmup', '0',
@@ -106,6 +107,7 @@ def test_visualize_features_tool(tmp_path, arch, kinds):
         assert len(set(pic.convert('L').getdata())) > 50  # a real picture, not blank
 
 
+@pytest.mark.e2e
 def test_onnx_export_matches_pytorch(tmp_path):
     """Export through the tool (config + a checkpoint), then run the file with onnxruntime
     here and compare with the PyTorch backbone holding the same weights."""

@@ -163,6 +163,7 @@ def test_bf16_autocast_training_of_a_segmentor_and_a_detector(toy, tmp_path):
                    if v.is_floating_point())
 
 
+@pytest.mark.e2e
 def test_load_test_tool():
     proc = run_python(['tools/analysis/load_test.py', '--sizes', '60', '--max-side', '160',
                        '--segmentor-sizes', '8'])

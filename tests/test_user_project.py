@@ -13,6 +13,8 @@ from toy_overlays import seg_overlay
 import mmtwins  # noqa: F401  (teaches mmengine the mmtwins:: prefix)
 from mmtwins.toydata import make_toy_ade20k
 
+pytestmark = pytest.mark.e2e  # users' projects, run through the tools
+
 
 @pytest.fixture(scope='module')
 def project(tmp_path_factory):
