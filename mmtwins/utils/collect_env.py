@@ -106,9 +106,12 @@ def known_issues(env) -> list:
             'not importable' not in env['mmengine'] and \
             _version_tuple(env['mmengine']) <= (0, 10, 7):
         issues.append('torch >= 2.6 loads with weights_only=True, and mmengine <= 0.10.7 cannot '
-                      'then read its own checkpoints (HistoryBuffer): resume/load_from through '
-                      "mmtwins' tools, or call mmtwins.checkpoint.allow_mmengine_checkpoints() "
-                      'in your own scripts (never weights_only=False).')
+                      'then read its own checkpoints (HistoryBuffer) unless mmtwins is imported '
+                      'first: our configs import it (custom_imports), so the hosts\' test.py, '
+                      'init_model/init_detector and the inferencers read them; for other '
+                      'configs import mmtwins or call '
+                      'mmtwins.checkpoint.allow_mmengine_checkpoints() in your own scripts '
+                      '(never weights_only=False).')
     if env.get('openmim', 'not installed') != 'not installed' and _editable():
         issues.append('openmim is installed and mmtwins is an editable install: mim 0.3.9 looks '
                       'for configs and tools next to the dist-info in site-packages, so '
