@@ -82,9 +82,25 @@ def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     missing = [k for k in missing if k not in expected_missing]
     matched = {k: v for k, v in state_dict.items()
                if k in own and own[k].shape == v.shape}
+    problems = mismatch_report(state_dict, own, mismatched, missing, unexpected)
+    if problems or not matched:
+        headline = ('no tensor of it matches the model' if not matched
+                    else 'it does not fit the model')
+        raise CheckpointError(
+            f'{source}: {headline}; nothing was loaded.\n'
+            f'The model is {describe_arch(own)}; the checkpoint holds '
+            f'{describe_arch(state_dict)}.\n' + '\n'.join(problems)
+            + (f'\n{hint}' if hint else ''))
+    return dict(matched=matched, expected_missing=expected_missing)
+
+
+def mismatch_report(checkpoint: Dict[str, torch.Tensor], own: Dict[str, torch.Tensor],
+                    mismatched: List[str], missing: List[str],
+                    unexpected: List[str]) -> List[str]:
+    """Lines that say which tensors differ in shape, are missing or have no place."""
     problems = []
     if mismatched:
-        rows = [f'{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(own[k].shape)}'
+        rows = [f'{k}: checkpoint {tuple(checkpoint[k].shape)} vs model {tuple(own[k].shape)}'
                 for k in mismatched[:8]]
         more = f' (and {len(mismatched) - 8} more)' if len(mismatched) > 8 else ''
         problems.append(f'{len(mismatched)} tensor(s) have other shapes{more}:\n  '
@@ -95,15 +111,7 @@ def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     if missing:
         problems.append(f'{len(missing)} model tensor(s) are missing from the checkpoint: '
                         f'{_short(missing)}')
-    if problems or not matched:
-        headline = ('no tensor of it matches the model' if not matched
-                    else 'it does not fit the model')
-        raise CheckpointError(
-            f'{source}: {headline}; nothing was loaded.\n'
-            f'The model is {describe_arch(own)}; the checkpoint holds '
-            f'{describe_arch(state_dict)}.\n' + '\n'.join(problems)
-            + (f'\n{hint}' if hint else ''))
-    return dict(matched=matched, expected_missing=expected_missing)
+    return problems
 
 
 def _short(keys, n: int = 6) -> str:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .io import CheckpointError
-from .load import convert_backbone_part
+from .load import convert_backbone_part, mismatch_report
 
 # last module names of the layers whose output size is the number of classes (mmseg's
 # decode heads; mmdet's RetinaNet, ATSS, FCOS, Faster/Mask R-CNN, Mask2Former, DINO)
@@ -87,17 +87,7 @@ def check_whole_model(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     if skipped:
         classes = (ckpt[skipped[0]].shape[0], rest[skipped[0]].shape[0])
     others = [k for k in mismatched if k not in skipped]
-    problems = []
-    if others:
-        rows = [f'{k}: checkpoint {tuple(ckpt[k].shape)} vs model {tuple(rest[k].shape)}'
-                for k in others[:6]]
-        problems.append(f'{len(others)} tensor(s) have other shapes:\n  ' + '\n  '.join(rows))
-    if missing:
-        problems.append(f'{len(missing)} model tensor(s) are not in the checkpoint: '
-                        f'{_short(missing)}')
-    if unexpected:
-        problems.append(f'{len(unexpected)} checkpoint tensor(s) have no place in the model: '
-                        f'{_short(unexpected)}')
+    problems = mismatch_report(ckpt, rest, others, missing, unexpected)
     if problems:
         raise CheckpointError(
             f'{source} does not fit the model outside its backbone (another head, neck or '
