@@ -18,10 +18,30 @@ HERE = osp.dirname(osp.abspath(__file__))
 PTH_LINE = 'import _mmtwins_startup; _mmtwins_startup.install()\n'
 
 
-def write_startup_hook(site_dir):
+# An editable install runs the checkout's hook, so that it never goes stale.
+EDITABLE_SHIM = '''\"\"\"mmtwins' start-up hook of an editable install: runs {path}.\"\"\"
+import importlib.util as _util
+
+try:
+    _spec = _util.spec_from_file_location('_mmtwins_startup_impl', {path!r})
+    _impl = _util.module_from_spec(_spec)
+    _spec.loader.exec_module(_impl)
+    install = _impl.install
+except Exception:  # a moved or broken checkout must not break the interpreter's start
+    def install():
+        pass
+'''
+
+
+def write_startup_hook(site_dir, editable=False):
     os.makedirs(site_dir, exist_ok=True)
-    shutil.copyfile(osp.join(HERE, 'mmtwins', 'startup_hook.py'),
-                    osp.join(site_dir, '_mmtwins_startup.py'))
+    source = osp.join(HERE, 'mmtwins', 'startup_hook.py')
+    target = osp.join(site_dir, '_mmtwins_startup.py')
+    if editable:
+        with open(target, 'w') as f:
+            f.write(EDITABLE_SHIM.format(path=source))
+    else:
+        shutil.copyfile(source, target)
     with open(osp.join(site_dir, 'mmtwins-startup.pth'), 'w') as f:
         f.write(PTH_LINE)
 
@@ -39,7 +59,8 @@ class BuildWithMim(build_py):
                 if not osp.lexists(link):
                     os.symlink(osp.join('..', '..', name), link)
             # setuptools' editable_wheel installs what is under install_lib as it is
-            write_startup_hook(self.distribution.get_command_obj('install').install_lib)
+            write_startup_hook(self.distribution.get_command_obj('install').install_lib,
+                               editable=True)
             return
         mim = osp.join(self.build_lib, 'mmtwins', '.mim')
         for name in ('configs', 'tools'):

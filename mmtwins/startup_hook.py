@@ -1,59 +1,148 @@
-"""Start-up hook: ``mmtwins::`` in a config's ``_base_`` works in any script, also one that
-never imports mmtwins (``Config.fromfile``, ``mmdet.apis.init_detector``, ``mmseg.apis``).
+"""The one place where mmtwins changes mmengine's code: ``mmtwins::`` in a config's ``_base_``.
 
-mmengine resolves ``_base_`` before a config's ``custom_imports`` run, and resolves ``pkg::``
-only for the OpenMMLab packages in its own table, so a script that has not imported mmtwins
-would fail on the first ``mmtwins::`` with an unrelated message. Installing mmtwins (wheel or
-editable) puts a copy of this file in site-packages as ``_mmtwins_startup.py``, with
-``mmtwins-startup.pth`` importing it when Python starts (see setup.py). It then only watches
-for mmengine's config module to be imported; from then on, the first ``mmtwins::`` path a config
-names imports mmtwins, which teaches mmengine the prefix (mmtwins/config.py). Nothing else is
-imported or changed, it uses the standard library only, and it never raises at start-up.
-Remove ``mmtwins-startup.pth`` from site-packages to switch it off (``import mmtwins`` before
-loading such a config then does the same).
+    _base_ = ['mmtwins::upernet_twins_svt_s_ade20k.py']
+
+resolves to mmtwins' shipped configs: ``<package>/.mim/configs`` in an installed wheel (as
+OpenMMLab packages ship them), or ``configs/`` next to the package in a source checkout or
+editable install.
+
+Why a patch: mmengine resolves ``pkg::path`` only for the OpenMMLab packages of its own
+table (``MODULE2PACKAGE``), by the installed *distribution* of that name and its
+``.mim/configs``, and wants ``pkg::dir/file``; it offers no registry or hook for config
+locations, and it parses ``_base_`` before a config's ``custom_imports`` run. So we wrap its
+private ``Config._get_cfg_path`` (present, with the signature ``(cfg_path, filename)``, in the
+mmengine versions of :data:`MMENGINE_VERSIONS`): a path starting with ``mmtwins::`` is
+answered by :func:`resolve`, everything else goes to mmengine's own function unchanged.
+
+It is installed two ways:
+
+* ``import mmtwins`` installs it (``mmtwins/config.py``), strictly: outside the tested
+  mmengine versions it warns, and if mmengine's function is not there it raises ImportError.
+* Installing mmtwins (wheel or editable) puts a copy of this file in site-packages as
+  ``_mmtwins_startup.py``, with ``mmtwins-startup.pth`` calling :func:`install` when Python
+  starts (see setup.py): a meta-path watcher installs the resolver right after mmengine's
+  config module is loaded, so ``mmtwins::`` also works in scripts that never import mmtwins
+  (``Config.fromfile``, ``mmdet.apis.init_detector``, the hosts' own tools). This copy uses
+  the standard library only, imports nothing else, and never raises at start-up (it prints
+  one line to stderr when it cannot apply). Remove ``mmtwins-startup.pth`` from
+  site-packages to switch it off.
 """
+import difflib
+import importlib.util
+import os
+import os.path as osp
 import sys
 
 PREFIX = 'mmtwins::'
 TARGET = 'mmengine.config.config'
+#: mmengine versions whose private ``Config._get_cfg_path`` this was written for: [min, max)
+MMENGINE_VERSIONS = ((0, 7, 0), (0, 11, 0))
+_MARK = '_mmtwins_resolver'
 
 
-def teach_config(module) -> None:
-    """Let ``module.Config`` (mmengine's) import mmtwins on the first ``mmtwins::`` path."""
-    config_cls = module.Config
-    original = config_cls._get_cfg_path
-    if getattr(original, '_mmtwins', False) or getattr(original, '_mmtwins_hook', False):
-        return
+def configs_dir() -> str:
+    """Where the shipped configs are: the wheel's ``.mim/configs`` or the checkout's
+    (found without importing mmtwins)."""
+    spec = importlib.util.find_spec('mmtwins')
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError('the mmtwins package is not installed in this Python, so '
+                                f'{PREFIX} configs cannot be found; pip install mmtwins')
+    package_dir = list(spec.submodule_search_locations)[0]
+    for candidate in (osp.join(package_dir, '.mim', 'configs'),
+                      osp.join(osp.dirname(package_dir), 'configs')):
+        if osp.isdir(candidate):
+            return candidate
+    raise FileNotFoundError(
+        f'{PREFIX} configs not found next to the mmtwins package at {package_dir} (no '
+        f'.mim/configs and no ../configs): the install is incomplete. Reinstall mmtwins (pip '
+        f'install mmtwins, or bash tools/setup.sh in a checkout) and check it with '
+        f'python -m mmtwins.env.')
+
+
+def resolve(name: str) -> str:
+    """Absolute path of the shipped config ``name`` (e.g. ``'upernet_twins_svt_s_ade20k.py'``
+    or ``'_base_/models/upernet_twins.py'``)."""
+    root = configs_dir()
+    path = osp.join(root, name)
+    if osp.isfile(path):
+        return path
+    shipped = sorted(os.listdir(root))
+    close = difflib.get_close_matches(osp.basename(name), shipped, n=3, cutoff=0.5)
+    hint = (' Did you mean ' + ', '.join(PREFIX + c for c in close) + '?') if close else \
+        f' The shipped configs are in {root}.'
+    raise FileNotFoundError(f'{PREFIX}{name}: no such mmtwins config.{hint}')
+
+
+def mmengine_version():
+    """The installed mmengine's version as a tuple of ints (``(0, 10, 7)``), or None."""
+    try:
+        from mmengine.version import __version__
+    except Exception:
+        return None
+    parts = []
+    for piece in __version__.split('.')[:3]:
+        digits = ''.join(c for c in piece if c.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def compatibility_problem(config_cls) -> str:
+    """Why the resolver cannot be installed on ``config_cls`` (empty if it can)."""
+    original = getattr(config_cls, '_get_cfg_path', None)
+    code = getattr(original, '__code__', None)
+    if original is None or code is None or code.co_argcount != 2:
+        return ('mmengine.config.Config._get_cfg_path(cfg_path, filename), which mmtwins '
+                f'wraps to resolve {PREFIX} paths, is not in this mmengine')
+    return ''
+
+
+def install_resolver(config_cls, strict: bool = True) -> bool:
+    """Wrap ``config_cls._get_cfg_path`` so that ``mmtwins::`` paths resolve to our configs.
+
+    ``strict``: outside :data:`MMENGINE_VERSIONS` warn, and raise ImportError when mmengine's
+    function is missing; otherwise print one line to stderr and leave mmengine as it is.
+    Returns whether the resolver is installed.
+    """
+    original = config_cls._get_cfg_path if hasattr(config_cls, '_get_cfg_path') else None
+    if getattr(original, _MARK, False):
+        return True
+    problem = compatibility_problem(config_cls)
+    version = mmengine_version()
+    low, high = MMENGINE_VERSIONS
+    if problem:
+        message = (f'{problem} (mmengine {".".join(map(str, version or ()))}); mmtwins was '
+                   f'written for mmengine >= {".".join(map(str, low))}, < '
+                   f'{".".join(map(str, high))}. Install such an mmengine, or give configs by '
+                   f'path instead of {PREFIX}.')
+        if strict:
+            raise ImportError(message)
+        print(f'[mmtwins start-up hook] not applied: {message}', file=sys.stderr)
+        return False
+    if strict and version is not None and not low <= version < high:
+        import warnings
+        warnings.warn(f'mmtwins resolves {PREFIX} configs by wrapping mmengine\'s private '
+                      f'Config._get_cfg_path, written for mmengine >= {".".join(map(str, low))},'
+                      f' < {".".join(map(str, high))}; this is mmengine '
+                      f'{".".join(map(str, version))}: if {PREFIX} paths fail, give configs by '
+                      f'path.', RuntimeWarning, stacklevel=2)
 
     def _get_cfg_path(cfg_path, filename):
         if isinstance(cfg_path, str) and cfg_path.startswith(PREFIX):
-            try:
-                import mmtwins  # noqa: F401  (installs mmtwins.config's resolver)
-            except Exception as exc:
-                raise ImportError(
-                    f'{filename} inherits {cfg_path!r}, which needs the mmtwins package, but '
-                    f'"import mmtwins" failed ({type(exc).__name__}: {exc}). Check the install '
-                    f'with "python -m mmtwins.env" (or run bash tools/setup.sh in a checkout).'
-                ) from exc
-            resolver = config_cls._get_cfg_path
-            if not getattr(resolver, '_mmtwins', False):
-                raise ImportError(f'{filename} inherits {cfg_path!r}, but importing mmtwins did '
-                                  f'not teach mmengine the {PREFIX} prefix; reinstall mmtwins.')
-            return resolver(cfg_path, filename)
+            return resolve(cfg_path[len(PREFIX):]), None
         return original(cfg_path, filename)
 
-    _get_cfg_path._mmtwins_hook = True
+    setattr(_get_cfg_path, _MARK, True)
     config_cls._get_cfg_path = staticmethod(_get_cfg_path)
+    return True
 
 
 class _ConfigModuleWatcher:
     """Meta-path finder that answers for nothing: when mmengine's config module is about to be
-    loaded, it lets the normal finders find it and runs :func:`teach_config` after it loaded."""
+    loaded, it lets the normal finders find it and installs the resolver after it loaded."""
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname != TARGET:
             return None
-        import importlib.util
         if self in sys.meta_path:
             sys.meta_path.remove(self)  # one shot, and not asked again below
         spec = importlib.util.find_spec(fullname)
@@ -62,24 +151,25 @@ class _ConfigModuleWatcher:
         if exec_module is None:
             return spec
 
-        def exec_and_teach(module):
+        def exec_and_install(module):
             exec_module(module)
             try:
-                teach_config(module)
-            except Exception:  # an unexpected mmengine: leave it exactly as it is
-                pass
+                install_resolver(module.Config, strict=False)
+            except Exception as exc:  # never break the interpreter's start
+                print(f'[mmtwins start-up hook] not applied: {exc}', file=sys.stderr)
 
-        loader.exec_module = exec_and_teach
+        loader.exec_module = exec_and_install
         return spec
 
 
 def install() -> None:
-    """Called by ``mmtwins-startup.pth``; does nothing if mmengine's config is loaded already
-    (then ``import mmtwins`` is needed, as without this hook)."""
+    """Called by ``mmtwins-startup.pth``: install the resolver as soon as mmengine's config
+    module is loaded (at once if it is loaded already)."""
     try:
-        if TARGET in sys.modules:
-            return
-        if not any(isinstance(f, _ConfigModuleWatcher) for f in sys.meta_path):
+        module = sys.modules.get(TARGET)
+        if module is not None:
+            install_resolver(module.Config, strict=False)
+        elif not any(isinstance(f, _ConfigModuleWatcher) for f in sys.meta_path):
             sys.meta_path.insert(0, _ConfigModuleWatcher())
-    except Exception:
-        pass
+    except Exception as exc:
+        print(f'[mmtwins start-up hook] not applied: {exc}', file=sys.stderr)

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""Run a trained detector or segmentor on images and write pictures; see ``--help``."""
-import os.path as osp
+"""Run a trained detector or segmentor on images and write pictures; see ``--help``.
+
+The same command as ``python -m mmtwins.demo`` and ``mmtwins-demo`` (mmtwins/demo.py); it needs
+mmtwins installed in this Python (``bash tools/setup.sh`` installs it into .venv).
+"""
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
-
-from mmtwins.cli.common import run_main  # noqa: E402
-from mmtwins.cli.demo import main  # noqa: E402
+from mmtwins.demo import cli
 
 if __name__ == '__main__':
-    sys.exit(run_main(main))
+    sys.exit(cli())

@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""Evaluate a detector or segmentor with a Twins backbone; see ``--help``."""
-import os.path as osp
+"""Evaluate a checkpoint of a detector or segmentor; see ``--help``.
+
+The same command as ``python -m mmtwins.test`` and ``mmtwins-test`` (mmtwins/test.py); it needs
+mmtwins installed in this Python (``bash tools/setup.sh`` installs it into .venv).
+"""
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
-
-from mmtwins.cli.common import run_main  # noqa: E402
-from mmtwins.cli.test import main  # noqa: E402
+from mmtwins.test import cli
 
 if __name__ == '__main__':
-    sys.exit(run_main(main))
+    sys.exit(cli())

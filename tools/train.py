@@ -1,12 +1,12 @@
 #!/usr/bin/env python
-"""Train a detector or segmentor with a Twins backbone; see ``--help``."""
-import os.path as osp
+"""Train a detector or segmentor with a Twins backbone; see ``--help``.
+
+The same command as ``python -m mmtwins.train`` and ``mmtwins-train`` (mmtwins/train.py); it needs
+mmtwins installed in this Python (``bash tools/setup.sh`` installs it into .venv).
+"""
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))  # run from a checkout
-
-from mmtwins.cli.common import run_main  # noqa: E402
-from mmtwins.cli.train import main  # noqa: E402
+from mmtwins.train import cli
 
 if __name__ == '__main__':
-    sys.exit(run_main(main))
+    sys.exit(cli())

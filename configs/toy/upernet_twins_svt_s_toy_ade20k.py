@@ -1,5 +1,5 @@
 # The quick start: configs/upernet_twins_svt_s_ade20k.py on the bundled toy ADE20K
-# (python -m mmtwins.toydata ade20k --out data/toy/ade), trained from scratch on a CPU in a
+# (python -m mmtwins.utils.toydata ade20k --out data/toy/ade), trained from scratch on a CPU in a
 # few minutes: 128x128 crops, 40 iterations, a higher learning rate, no ImageNet weights.
 # It is also an example of inheriting a shipped config and changing data and schedule.
 _base_ = ['../upernet_twins_svt_s_ade20k.py']

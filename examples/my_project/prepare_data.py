@@ -14,7 +14,7 @@ import os.path as osp
 import numpy as np
 from PIL import Image
 
-from mmtwins.toydata import make_toy_ade20k, make_toy_coco
+from mmtwins.utils.toydata import make_toy_ade20k, make_toy_coco
 
 HERE = osp.dirname(osp.abspath(__file__))
 # toy ADE20K indices -> this project's 5 classes; 0 ("other") -> ignore

@@ -18,6 +18,7 @@ from typing import Dict, List, Optional, Tuple
 
 import torch
 
+from .. import variants
 from .io import CheckpointError
 
 FORMATS = ('mmtwins', 'official', 'mmseg', 'mmpretrain')
@@ -201,10 +202,8 @@ def describe_arch(state_dict: Dict[str, torch.Tensor]) -> str:
         i += 1
     if not dims:
         return 'unknown variant'
-    svt = any('.attn.qkv.' in k for k in state_dict)
-    from ..models.backbones.twins import TwinsPCPVT, TwinsSVT
-    cls = TwinsSVT if svt else TwinsPCPVT
-    for name, arch in cls.arch_zoo.items():
-        if arch['embed_dims'] == dims and arch['depths'] == depths:
-            return f'{cls.family}-{name[0].upper()} (embed_dims {dims}, depths {depths})'
-    return f'a {cls.family} with embed_dims {dims}, depths {depths}'
+    family = variants.SVT if any('.attn.qkv.' in k for k in state_dict) else variants.PCPVT
+    variant = variants.identify(family, dims, depths)
+    if variant is not None:
+        return f'{variant.title} (embed_dims {dims}, depths {depths})'
+    return f'a {family} with embed_dims {dims}, depths {depths}'

@@ -16,13 +16,7 @@ from urllib.parse import urlparse
 
 import torch
 
-
-class CheckpointError(RuntimeError):
-    """A checkpoint could not be read or does not fit the model; nothing was loaded."""
-
-
-class CheckpointNotFoundError(CheckpointError):
-    """The checkpoint file does not exist or could not be downloaded."""
+from ..errors import CheckpointError, CheckpointNotFoundError  # noqa: F401  (re-exported)
 
 
 def _numpy_globals() -> List[Any]:

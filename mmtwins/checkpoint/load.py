@@ -6,36 +6,22 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
+from .. import variants
 from .convert import convert_state_dict, describe_arch, detect_format, to_mmtwins
 from .io import CheckpointError, CheckpointNotFoundError, load_file
-
-MMSEG_PRETRAIN_URL = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/twins/'
-# (family, arch) -> (official name, timm name, mmseg's converted file)
-IMAGENET_WEIGHTS = {
-    ('Twins-PCPVT', 'small'): ('pcpvt_small', 'twins_pcpvt_small',
-                               'pcpvt_small_20220308-e638c41c.pth'),
-    ('Twins-PCPVT', 'base'): ('pcpvt_base', 'twins_pcpvt_base', 'pcpvt_base_20220308-0621964c.pth'),
-    ('Twins-PCPVT', 'large'): ('pcpvt_large', 'twins_pcpvt_large',
-                               'pcpvt_large_20220308-37579dc6.pth'),
-    ('Twins-SVT', 'small'): ('alt_gvt_small', 'twins_svt_small',
-                             'alt_gvt_small_20220308-7e1c3695.pth'),
-    ('Twins-SVT', 'base'): ('alt_gvt_base', 'twins_svt_base', 'alt_gvt_base_20220308-1b7eb711.pth'),
-    ('Twins-SVT', 'large'): ('alt_gvt_large', 'twins_svt_large',
-                             'alt_gvt_large_20220308-fb5936f3.pth'),
-}
 
 
 def where_to_get(model: nn.Module) -> str:
     """Where the ImageNet weights of ``model``'s variant are published, and what to do."""
-    key = (getattr(model, 'family', None), getattr(model, 'arch_name', None))
+    family, arch = getattr(model, 'family', None), getattr(model, 'arch_name', None)
     lines = []
-    if key in IMAGENET_WEIGHTS:
-        official, timm, mmseg = IMAGENET_WEIGHTS[key]
-        lines.append(f'ImageNet-1k weights of {key[0]}-{key[1][0].upper()} are published as '
-                     f'{MMSEG_PRETRAIN_URL}{mmseg} (mmseg layout), on the Hugging Face hub as '
-                     f'timm/{timm}.in1k (model.safetensors; checkpoint=\'timm/{timm}.in1k\' '
+    variant = variants.lookup(family, arch) if family and arch else None
+    if variant is not None:
+        lines.append(f'ImageNet-1k weights of {variant.title} are published as '
+                     f'{variant.mmseg_url} (mmseg layout), on the Hugging Face hub as '
+                     f'{variant.hub_id} (model.safetensors; checkpoint=\'{variant.hub_id}\' '
                      f'loads it with huggingface_hub) and in the official Twins release '
-                     f'({official}.pth); every one loads as it is.')
+                     f'({variant.official}.pth); every one loads as it is.')
     lines.append('Point the config at a local copy with --cfg-options '
                  'model.backbone.init_cfg.checkpoint=PATH (or convert it once with python '
                  'tools/model_converters/twins2mmtwins.py SRC DST); to train from scratch use '

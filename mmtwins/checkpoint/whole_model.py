@@ -18,6 +18,7 @@ from typing import Dict, List, Optional
 import torch
 from torch import nn
 
+from .. import variants
 from .io import CheckpointError
 from .load import convert_backbone_part, mismatch_report
 
@@ -29,9 +30,9 @@ CLASS_LAYERS = ('conv_seg', 'conv_cls', 'retina_cls', 'atss_cls', 'fcos_cls', 'f
 
 def backbone_prefixes(model: nn.Module) -> List[str]:
     """State-dict prefixes of the Twins backbones inside ``model`` (e.g. ``'backbone.'``)."""
-    from ..models.backbones.twins import TwinsBase
+    # recognised by their family attribute: checkpoint/ does not import models/
     return [f'{name}.' if name else '' for name, m in model.named_modules()
-            if isinstance(m, TwinsBase)]
+            if getattr(m, 'family', None) in variants.FAMILIES and hasattr(m, 'arch_settings')]
 
 
 def _is_class_layer(key: str, ckpt_shape, model_shape) -> bool:

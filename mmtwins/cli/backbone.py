@@ -1,9 +1,10 @@
 """Command-line arguments that pick a Twins backbone and its weights (shared by tools)."""
 import argparse
 
-ARCHS = {'pcpvt_s': ('TwinsPCPVT', 'small'), 'pcpvt_b': ('TwinsPCPVT', 'base'),
-         'pcpvt_l': ('TwinsPCPVT', 'large'), 'svt_s': ('TwinsSVT', 'small'),
-         'svt_b': ('TwinsSVT', 'base'), 'svt_l': ('TwinsSVT', 'large')}
+from ..variants import VARIANTS
+
+#: --arch choices: our short names -> (backbone class name, size)
+ARCHS = {key: (v.class_name, v.size) for key, v in VARIANTS.items()}
 
 
 def add_backbone_args(parser: argparse.ArgumentParser) -> None:
@@ -19,7 +20,7 @@ def load_backbone(args):
     import mmtwins.models as mm
     from mmtwins.checkpoint import load_pretrained
     if args.config:
-        from .common import load_config
+        from .config_checks import load_config
         backbone_cfg = dict(load_config(args.config).model.backbone)
         backbone_cfg.pop('init_cfg', None)
         backbone_cfg.pop('pretrained', None)

@@ -1,7 +1,8 @@
 """Training helpers registered for mmengine (available from every OpenMMLab scope)."""
+from .checkpointing import AtomicLocalBackend, find_resumable_checkpoint
 from .layer_decay import TwinsLayerDecayOptimWrapperConstructor
 from .load_check import CheckpointCompatibilityHook
 from .optim_wrapper import AutocastOptimWrapper
 
-__all__ = ['AutocastOptimWrapper', 'CheckpointCompatibilityHook',
-           'TwinsLayerDecayOptimWrapperConstructor']
+__all__ = ['AtomicLocalBackend', 'AutocastOptimWrapper', 'CheckpointCompatibilityHook',
+           'TwinsLayerDecayOptimWrapperConstructor', 'find_resumable_checkpoint']

@@ -11,10 +11,14 @@ class TwinsLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
     """Parameter groups with ``lr = base_lr * decay_rate ** (num_layers - 1 - depth)``.
 
     The depth of each backbone parameter comes from the backbone
-    (:meth:`mmtwins.models.TwinsBase.get_layer_depth`): the first patch embedding is 0,
+    (:meth:`mmtwins.models.TwinsBase.get_layer_depth`, mmpretrain's contract, so
+    mmpretrain's ``LearningRateDecayOptimWrapperConstructor`` gives the same learning rates):
+    the first patch embedding is 0,
     blocks count up to the last one, and everything outside the backbone (neck, heads)
-    gets the full learning rate. Parameters whose name contains one of ``no_decay_keys``
-    (default: norms and PEGs) get no weight decay.
+    gets the full learning rate. What it adds to mmpretrain's constructor: it finds the
+    backbone inside any detector or segmentor (mmpretrain's needs a model with
+    ``get_layer_depth``, which mmdet's and mmseg's models lack), and parameters whose name
+    contains one of ``no_decay_keys`` (default: norms and PEGs) get no weight decay.
 
     Config::
 
@@ -35,16 +39,12 @@ class TwinsLayerDecayOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         if not hasattr(backbone, 'get_layer_depth'):
             raise TypeError(f'{type(backbone).__name__} does not report layer depths; '
                             'TwinsLayerDecayOptimWrapperConstructor needs a Twins backbone')
-        num_layers = backbone.num_layers
         prefix = 'backbone.' if backbone is not module else ''
         groups = {}
         for name, param in module.named_parameters():
             if not param.requires_grad:
                 continue
-            if name.startswith(prefix) and (prefix or backbone is module):
-                depth = backbone.get_layer_depth(name[len(prefix):])
-            else:
-                depth = num_layers - 1
+            depth, num_layers = backbone.get_layer_depth(name, prefix)
             no_decay = any(key in name for key in no_decay_keys)
             key = (depth, no_decay)
             if key not in groups:

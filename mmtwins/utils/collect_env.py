@@ -72,6 +72,7 @@ def collect_env() -> 'OrderedDict[str, str]':
     env['mmtwins:: hook'] = ('installed (configs may inherit mmtwins:: without import mmtwins)'
                              if _startup_hook_installed() else
                              'not installed (import mmtwins before loading mmtwins:: configs)')
+    env['mmengine checkpoints'] = _mmengine_checkpoints()
     env['openmim'] = _dist_version('openmim')
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
@@ -84,6 +85,22 @@ def collect_env() -> 'OrderedDict[str, str]':
 def _version_tuple(text: str):
     import re
     return tuple(int(p) for p in re.findall(r'\d+', text.split('+')[0])[:3])
+
+
+def _mmengine_checkpoints() -> str:
+    """Whether torch's weights-only loading accepts what mmengine checkpoints hold."""
+    import torch
+    if not hasattr(torch.serialization, 'get_safe_globals'):
+        return 'readable (this torch loads them without an allow-list)'
+    try:
+        from mmengine.logging.history_buffer import HistoryBuffer
+    except Exception:
+        return 'mmengine not importable'
+    if HistoryBuffer in torch.serialization.get_safe_globals():
+        return ('readable with weights_only=True: importing mmtwins (our configs do) registers '
+                'exactly what they hold with torch.serialization.add_safe_globals')
+    return ('NOT readable with weights_only=True (import mmtwins, or call '
+            'mmtwins.checkpoint.allow_mmengine_checkpoints())')
 
 
 def known_issues(env) -> list:
@@ -101,17 +118,6 @@ def known_issues(env) -> list:
         if 'not importable' in env[lib]:
             issues.append(f'{lib} does not import ({env[lib]}): {lib} configs cannot run. '
                           f'bash tools/setup.sh installs the tested versions.')
-    import torch
-    if _version_tuple(torch.__version__) >= (2, 6, 0) and \
-            'not importable' not in env['mmengine'] and \
-            _version_tuple(env['mmengine']) <= (0, 10, 7):
-        issues.append('torch >= 2.6 loads with weights_only=True, and mmengine <= 0.10.7 cannot '
-                      'then read its own checkpoints (HistoryBuffer) unless mmtwins is imported '
-                      'first: our configs import it (custom_imports), so the hosts\' test.py, '
-                      'init_model/init_detector and the inferencers read them; for other '
-                      'configs import mmtwins or call '
-                      'mmtwins.checkpoint.allow_mmengine_checkpoints() in your own scripts '
-                      '(never weights_only=False).')
     if env.get('openmim', 'not installed') != 'not installed' and _editable():
         issues.append('openmim is installed and mmtwins is an editable install: mim 0.3.9 looks '
                       'for configs and tools next to the dist-info in site-packages, so '

@@ -23,11 +23,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
 
-import torch  # noqa: E402
-
-from mmtwins.cli.backbone import ARCHS as VARIANTS  # noqa: E402
+from mmtwins.cli.backbone import ARCHS as VARIANTS
 
 
 def parse_size(text):
@@ -194,7 +192,7 @@ def config_iteration(args, device):
     for name, cfg in (('mmtwins', ours_cfg), ('mmseg', theirs_cfg)):
         cfg.model.backbone.init_cfg = None
         cfg.model.backbone.drop_path_rate = 0.0
-        from mmtwins.cli.common import replace_norm_type
+        from mmtwins.cli.devices import replace_norm_type
         if device == 'cpu':
             replace_norm_type(cfg.model, 'SyncBN', 'BN')
         # constructor initialisation is enough for timing (init_weights logs every tensor)
@@ -245,7 +243,7 @@ def main(argv=None):
 
     device = args.device
     torch.manual_seed(0)
-    from mmtwins.analysis import count_flops
+    from mmtwins.utils.flops import count_flops
     peak = matmul_gflops(device)
     hardware = (torch.cuda.get_device_name() if device == 'cuda'
                 else platform.processor() or platform.machine())

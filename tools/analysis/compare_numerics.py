@@ -15,8 +15,6 @@ import os
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 
 
@@ -35,7 +33,8 @@ def parse_args(argv=None):
 def build(config, checkpoint, device, options, **backbone):
     from mmseg.apis import init_model
 
-    from mmtwins.cli.common import load_config, replace_norm_type
+    from mmtwins.cli.config_checks import load_config
+    from mmtwins.cli.devices import replace_norm_type
     cfg = load_config(config, options)
     cfg.model.backbone.init_cfg = None
     cfg.model.backbone.update(backbone)
@@ -89,5 +88,5 @@ def main(argv=None) -> int:
 
 
 if __name__ == '__main__':
-    from mmtwins.cli.common import run_main
+    from mmtwins.cli.run import run_main
     sys.exit(run_main(main))

@@ -16,10 +16,9 @@ import importlib
 import os.path as osp
 import sys
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, REPO)
+import torch
 
-import torch  # noqa: E402
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 DEFAULT_SHAPE = {'mmseg': (512, 512), 'mmdet': (800, 1280)}
 
@@ -29,7 +28,7 @@ def build_model(config):
     from mmengine.registry import init_default_scope
 
     import mmtwins  # noqa: F401
-    from mmtwins.cli.common import replace_norm_type
+    from mmtwins.cli.devices import replace_norm_type
     cfg = Config.fromfile(config)
     init_default_scope(cfg.default_scope)
     cfg.model.backbone.init_cfg = None
@@ -50,7 +49,7 @@ def dummy_samples(scope, h, w):
 
 def measure(config, shape=None):
     """Dict of params and GFLOPs (multiply-adds) of backbone and whole model."""
-    from mmtwins.analysis import count_flops
+    from mmtwins.utils.flops import count_flops
     cfg, model = build_model(config)
     h, w = shape or DEFAULT_SHAPE[cfg.default_scope]
     x = torch.randn(1, 3, h, w)

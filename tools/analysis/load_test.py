@@ -15,9 +15,7 @@ import os.path as osp
 import random
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-import torch  # noqa: E402
+import torch
 
 
 def rss_mb():
@@ -76,7 +74,7 @@ def main(argv=None):
         from mmengine.registry import init_default_scope
         from mmseg.registry import MODELS
 
-        from mmtwins.cli.common import replace_norm_type
+        from mmtwins.cli.devices import replace_norm_type
         init_default_scope('mmseg')
         cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.dirname(
             osp.abspath(__file__)))), 'configs', 'upernet_twins_svt_s_ade20k.py'))

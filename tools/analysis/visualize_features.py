@@ -15,13 +15,11 @@ import math
 import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import numpy as np
+import torch
+import torch.nn.functional as F
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
-
-from mmtwins.cli.backbone import add_backbone_args, load_backbone  # noqa: E402
+from mmtwins.cli.backbone import add_backbone_args, load_backbone
 
 MEAN, STD = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
 

@@ -9,14 +9,11 @@ NCHW maps at strides 4, 8, 16, 32. ``--check`` runs the file with onnxruntime on
 input and compares with PyTorch (exit status 1 above ``--atol``).
 """
 import argparse
-import os.path as osp
 import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+import torch
 
-import torch  # noqa: E402
-
-from mmtwins.cli.backbone import add_backbone_args, load_backbone  # noqa: E402
+from mmtwins.cli.backbone import add_backbone_args, load_backbone
 
 
 def main(argv=None):

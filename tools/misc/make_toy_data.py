@@ -4,15 +4,11 @@
     python tools/misc/make_toy_data.py all --out data/toy    # data/toy/coco, data/toy/ade
     python tools/misc/make_toy_data.py coco --out data/toy_coco --num-train 32 --size 256 320
 
-See ``mmtwins.toydata`` for the layouts and the classes used.
+See ``mmtwins.utils.toydata`` for the layouts and the classes used.
 """
-import os.path as osp
 import sys
 
-# Let the script run from a checkout without installing mmtwins or setting PYTHONPATH.
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-
-from mmtwins.toydata import main  # noqa: E402
+from mmtwins.utils.toydata import main
 
 if __name__ == '__main__':
     sys.exit(main())

@@ -4,6 +4,7 @@ Twins: Revisiting the Design of Spatial Attention in Vision Transformers,
 Chu et al., NeurIPS 2021, https://arxiv.org/abs/2104.13840
 """
 import math
+import os
 from numbers import Real
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -12,14 +13,14 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
+from ... import variants
 from ...checkpoint.load import backbone_load_pre_hook
 from ...registry import register_backbone
 from ..layers import PatchEmbed, PositionEncodingGenerator, TwinsBlock
 from ..layers.attention import WINDOW_PADDING_MODES, stage_key_mask
 
-_PCPVT_COMMON = dict(embed_dims=[64, 128, 320, 512], num_heads=[1, 2, 5, 8],
-                     mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1])
-_SVT_COMMON = dict(mlp_ratios=[4, 4, 4, 4], sr_ratios=[8, 4, 2, 1], window_sizes=[7, 7, 7, 7])
+#: eps of the block and stage-output LayerNorms of the official code and timm
+_DEFAULT_NORM_EPS = 1e-6
 
 
 class TwinsStage(nn.Module):
@@ -28,7 +29,8 @@ class TwinsStage(nn.Module):
     Args:
         in_channels: channels of the input map.
         embed_dims: channels of this stage.
-        patch_size: stride of the patch embedding (4 for stage 1, else 2).
+        patch_size: kernel size and stride of the (non-overlapping) patch embedding
+            (4 for stage 1, else 2 in every Twins).
         blocks: the stage's :class:`TwinsBlock` list.
         norm_after: add a LayerNorm on the stage output.
         window_size: window of the stage's LSA blocks (if any).
@@ -89,6 +91,9 @@ class TwinsBase(BaseModule):
     required_keys: Tuple[str, ...] = ()
     default_norm_after_stage = False
     family = ''
+    #: the ``arch`` of the signature: with per-stage lists as keyword arguments, any other
+    #: ``arch`` is a conflict
+    default_arch = 'small'
 
     def __init__(self,
                  arch: Union[str, dict] = 'small',
@@ -102,25 +107,47 @@ class TwinsBase(BaseModule):
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  fused_attn: bool = True,
-                 norm_eps: float = 1e-6,
+                 norm_eps: float = _DEFAULT_NORM_EPS,
                  pretrained: Optional[str] = None,
-                 init_cfg: Optional[Union[dict, List[dict]]] = None) -> None:
+                 init_cfg: Optional[Union[dict, List[dict]]] = None,
+                 *,
+                 qkv_bias: bool = True,
+                 norm_cfg: Optional[dict] = None,
+                 embed_dims: Optional[Sequence[int]] = None,
+                 depths: Optional[Sequence[int]] = None,
+                 num_heads: Optional[Sequence[int]] = None,
+                 mlp_ratios: Optional[Sequence[Real]] = None,
+                 sr_ratios: Optional[Sequence[int]] = None,
+                 window_sizes: Optional[Sequence[int]] = None,
+                 windiow_sizes: Optional[Sequence[int]] = None,
+                 patch_sizes: Optional[Sequence[int]] = None,
+                 strides: Optional[Sequence[int]] = None) -> None:
         if pretrained is not None:
             # mmseg's segmentors pass their ``pretrained`` to the backbone
+            if not isinstance(pretrained, (str, os.PathLike)):
+                raise TypeError(f'pretrained must be a checkpoint path, URL or hub id (str), '
+                                f'got {type(pretrained).__name__}: {pretrained!r}')
             if init_cfg is not None:
                 raise ValueError('give either pretrained or init_cfg, not both')
             init_cfg = dict(type='Pretrained', checkpoint=pretrained)
+        self._check_init_cfg(init_cfg)
         super().__init__(init_cfg=init_cfg)
         # every checkpoint that reaches this backbone (load_state_dict, mmengine's
         # load_checkpoint: load_from, resume, init_model, the inferencers) is converted
         # from any known Twins layout, or refused unless it fits completely
         self.register_load_state_dict_pre_hook(backbone_load_pre_hook)
         self.last_load: Optional[dict] = None
-        self.arch_name, self.arch_settings = self._resolve_arch(arch)
+        flat = dict(embed_dims=embed_dims, depths=depths, num_heads=num_heads,
+                    mlp_ratios=mlp_ratios, sr_ratios=sr_ratios, window_sizes=window_sizes,
+                    windiow_sizes=windiow_sizes, patch_sizes=patch_sizes, strides=strides)
+        self.arch_name, self.arch_settings = self._resolve_arch_arguments(
+            arch, {k: v for k, v in flat.items() if v is not None})
         settings = self.arch_settings
         num_stages = len(settings['depths'])
         self.num_stages = num_stages
         self.embed_dims = list(settings['embed_dims'])
+        # per-stage patch size = stride (non-overlapping patch embeddings)
+        self.strides = list(settings.get('strides', self._default_strides(num_stages)))
 
         if not isinstance(in_channels, int) or in_channels <= 0:
             raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
@@ -143,7 +170,13 @@ class TwinsBase(BaseModule):
         self.with_cp = with_cp
         if isinstance(norm_eps, bool) or not isinstance(norm_eps, Real) or not norm_eps > 0:
             raise ValueError(f'norm_eps must be a positive number, got {norm_eps!r}')
+        # norm_cfg (mmseg's and mmpretrain's argument) sets the blocks' and stage norms' eps
+        norm_eps = self._resolve_norm_cfg(norm_cfg, norm_eps)
         self.norm_eps = float(norm_eps)
+        if not isinstance(qkv_bias, bool):
+            raise TypeError(f'qkv_bias must be a bool, got {type(qkv_bias).__name__}: '
+                            f'{qkv_bias!r}')
+        self.qkv_bias = qkv_bias
 
         # stochastic depth: linear from 0 to drop_path_rate over all blocks
         depths = settings['depths']
@@ -159,13 +192,14 @@ class TwinsBase(BaseModule):
                            attn_type=self.block_type(j), sr_ratio=settings['sr_ratios'][i],
                            window_size=window_sizes[i], drop=drop_rate,
                            attn_drop=attn_drop_rate, drop_path=dpr[cur + j], fused=fused_attn,
-                           norm_eps=norm_eps, floor=window_padding == 'mmseg')
+                           norm_eps=norm_eps, floor=window_padding == 'mmseg',
+                           qkv_bias=qkv_bias)
                 for j in range(depths[i])
             ]
             cur += depths[i]
             self.stages.append(
                 TwinsStage(in_channels if i == 0 else self.embed_dims[i - 1], dims,
-                           4 if i == 0 else 2, blocks, norm_after[i], window_sizes[i],
+                           self.strides[i], blocks, norm_after[i], window_sizes[i],
                            window_padding, drop_rate, with_cp, norm_eps))
         # Tokens viewed as maps are channels-last; with channels-last conv weights the
         # patch-embedding, sub-sampling and PEG convs run on them without any layout copy
@@ -181,8 +215,9 @@ class TwinsBase(BaseModule):
 
     @property
     def out_strides(self) -> List[int]:
-        """Stride of each returned map w.r.t. the input, in output order."""
-        return [4 * 2 ** i for i in self.out_indices]
+        """Stride of each returned map w.r.t. the input, in output order (the product of
+        the patch-embedding strides up to its stage: 4, 8, 16, 32 in every Twins)."""
+        return [math.prod(self.strides[:i + 1]) for i in self.out_indices]
 
     def block_type(self, index: int) -> str:
         """Attention of the block at ``index`` within a stage: ``'gsa'`` or ``'lsa'``."""
@@ -194,23 +229,36 @@ class TwinsBase(BaseModule):
         block (1..N), and one level above for everything after the backbone."""
         return sum(self.arch_settings['depths']) + 2
 
-    def get_layer_depth(self, param_name: str) -> int:
-        """Depth of a backbone parameter (name relative to the backbone), for layer-wise
-        learning-rate decay: stage ``i``'s patch embedding and PEG sit with its first
-        block, its output norm with its last block."""
-        parts = param_name.split('.')
+    def get_layer_depth(self, param_name: str, prefix: str = '') -> Tuple[int, int]:
+        """Layer depth of a parameter for layer-wise learning-rate decay, with mmpretrain's
+        contract: ``(layer_id, num_layers)`` for ``param_name`` (a model's parameter name;
+        ``prefix`` is where the backbone sits in the model, e.g. ``'backbone.'``).
+
+        The first patch embedding is 0, block ``k`` (counted over all stages) is ``k + 1``;
+        stage ``i``'s later patch embedding and its PEG sit with its first block, its output
+        norm with its last block; parameters outside the backbone get ``num_layers - 1``.
+        So mmpretrain's ``LearningRateDecayOptimWrapperConstructor`` (through a model that
+        delegates to this, as mmpretrain's classifiers do) and our
+        :class:`~mmtwins.engine.TwinsLayerDecayOptimWrapperConstructor` agree.
+        """
+        num_layers = self.num_layers
+        if not param_name.startswith(prefix):
+            return num_layers - 1, num_layers
+        parts = param_name[len(prefix):].split('.')
         if parts[0] != 'stages' or len(parts) < 3:
-            return self.num_layers - 1
+            return num_layers - 1, num_layers
         stage = int(parts[1])
         depths = self.arch_settings['depths']
         first = sum(depths[:stage]) + 1  # depth of the stage's first block
         if parts[2] == 'blocks':
-            return first + int(parts[3])
-        if parts[2] == 'norm':
-            return first + depths[stage] - 1
-        if parts[2] == 'patch_embed' and stage == 0:
-            return 0
-        return first  # patch_embed of later stages, peg
+            depth = first + int(parts[3])
+        elif parts[2] == 'norm':
+            depth = first + depths[stage] - 1
+        elif parts[2] == 'patch_embed' and stage == 0:
+            depth = 0
+        else:
+            depth = first  # patch_embed of later stages, peg
+        return depth, num_layers
 
     @property
     def fused_attn(self) -> bool:
@@ -227,8 +275,8 @@ class TwinsBase(BaseModule):
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """``(B, in_channels, H, W)`` -> maps at strides 4, 8, 16, 32 (those in
-        ``out_indices``), each ``(B, embed_dims[i], ceil(H / s), ceil(W / s))``."""
+        """``(B, in_channels, H, W)`` -> maps at strides 4, 8, 16, 32 (``out_strides``;
+        those in ``out_indices``), each ``(B, embed_dims[i], ceil(H / s), ceil(W / s))``."""
         if not isinstance(x, Tensor) or x.dim() != 4:
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f'{type(self).__name__} expects a 4-D (B, C, H, W) tensor, '
@@ -308,6 +356,51 @@ class TwinsBase(BaseModule):
 
     # ------------------------------------------------------------------ arguments
     @classmethod
+    def _resolve_arch_arguments(cls, arch, flat: dict) -> Tuple[str, dict]:
+        """``(arch_name, arch_settings)`` from ``arch`` (a name or a dict), or from the
+        per-stage lists given as keyword arguments (``flat``, the form of mmseg's configs).
+
+        A dict of either form that equals a named variant is that variant."""
+        if not flat:
+            return cls._resolve_arch(arch)
+        given = list(flat)
+        if not (isinstance(arch, str) and arch == cls.default_arch):
+            raise ValueError(
+                f'{cls.__name__} got arch={arch!r} and the per-stage list(s) {given} as '
+                f'keyword arguments: state the architecture in one form, either arch (a '
+                f'variant name or a dict of per-stage lists) or the per-stage keyword '
+                f'arguments of mmseg\'s configs ({list(cls.required_keys)}), not both')
+        for key, value in flat.items():
+            if not isinstance(value, (list, tuple)):
+                raise TypeError(f'{key} must be a per-stage list (one entry per stage), got '
+                                f'{type(value).__name__}: {value!r}')
+            number = Real if key == 'mlp_ratios' else int
+            if any(isinstance(v, bool) or not isinstance(v, number) for v in value):
+                kind = 'numbers' if number is Real else 'ints'
+                raise TypeError(f'{key} must be a list of {kind}, got {value!r}')
+        names = {k: k for k in flat}
+        if 'windiow_sizes' in flat:  # mmseg's spelling
+            if 'window_sizes' in flat:
+                raise ValueError("got both window_sizes and windiow_sizes (mmseg's spelling of "
+                                 "the same argument): give one of them")
+            flat = dict(flat)
+            flat['window_sizes'] = flat.pop('windiow_sizes')
+            names['window_sizes'] = 'windiow_sizes'
+        if 'window_sizes' in flat and 'window_sizes' not in cls.required_keys:
+            raise ValueError(
+                f'{names["window_sizes"]}: {cls.__name__} has no window attention (every '
+                f'{cls.family} block is global sub-sampled attention); remove it, or use '
+                f'TwinsSVT for window attention')
+        missing = [k for k in cls.required_keys if k not in flat]
+        if missing:
+            raise ValueError(
+                f'{cls.__name__} got the per-stage list(s) {given} as keyword arguments '
+                f'(the form of mmseg\'s configs) but not {missing}: give all of '
+                f'{list(cls.required_keys)} (mmtwins does not fill in mmseg\'s class defaults), '
+                f'or name a variant instead: arch={sorted(cls.arch_zoo)}')
+        return cls._check_settings(flat, lambda key: names.get(key, key))
+
+    @classmethod
     def _resolve_arch(cls, arch) -> Tuple[str, dict]:
         if isinstance(arch, str):
             key = arch.lower()
@@ -323,37 +416,147 @@ class TwinsBase(BaseModule):
                              f'{list(cls.required_keys)}')
         if not isinstance(arch, dict):
             raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
-        unknown = sorted(set(arch) - set(cls.required_keys))
+        unknown = sorted(set(arch) - set(cls.required_keys) - set(variants.OPTIONAL_KEYS))
         if unknown:
-            raise ValueError(f'unknown key(s) {unknown} in the {cls.family} arch dict; '
-                             f'expected exactly {list(cls.required_keys)}')
+            hint = ''
+            if 'windiow_sizes' in unknown and 'window_sizes' in cls.required_keys:
+                hint = " (mmseg's windiow_sizes is spelled window_sizes in an arch dict)"
+            elif 'window_sizes' in unknown and 'window_sizes' not in cls.required_keys:
+                hint = f' ({cls.family} has no window attention: use TwinsSVT for it)'
+            raise ValueError(f'unknown key(s) {unknown} in the {cls.family} arch dict{hint}; '
+                             f'expected exactly {list(cls.required_keys)} (optionally with '
+                             f'{list(variants.OPTIONAL_KEYS)}, as mmpretrain\'s arch dicts)')
         missing = [k for k in cls.required_keys if k not in arch]
         if missing:
             raise ValueError(f'the {cls.family} arch dict misses key(s) {missing}')
+        return cls._check_settings(arch, lambda key: f'arch[{key!r}]')
+
+    @classmethod
+    def _check_settings(cls, arch: dict, label) -> Tuple[str, dict]:
+        """Check the per-stage lists of ``arch`` (required keys present); ``label(key)``
+        names a list in messages. Returns ``(arch_name, arch_settings)``: a named variant
+        when the lists are one's, else ``'custom'`` (with ``patch_sizes`` and ``strides``
+        only when they differ from every Twins' ``[4, 2, 2, 2]``)."""
         settings = {}
         num_stages = None
-        for key in cls.required_keys:
+        first = cls.required_keys[0]
+        keys = list(cls.required_keys) + [k for k in variants.OPTIONAL_KEYS if k in arch]
+        for key in keys:
             value = arch[key]
             if not isinstance(value, (list, tuple)) or not value:
-                raise ValueError(f'arch[{key!r}] must be a non-empty per-stage list, '
+                raise ValueError(f'{label(key)} must be a non-empty per-stage list, '
                                  f'got {value!r}')
             if num_stages is None:
                 num_stages = len(value)
             elif len(value) != num_stages:
-                raise ValueError(f'arch[{key!r}] has {len(value)} entries but '
-                                 f'arch[{cls.required_keys[0]!r}] has {num_stages}: every '
+                raise ValueError(f'{label(key)} has {len(value)} entries but '
+                                 f'{label(first)} has {num_stages}: every '
                                  f'per-stage list must have one entry per stage')
             number = Real if key == 'mlp_ratios' else int
             for v in value:
                 if isinstance(v, bool) or not isinstance(v, number) or v <= 0:
                     kind = 'numbers' if number is Real else 'ints'
-                    raise ValueError(f'arch[{key!r}] must hold positive {kind}, got {value!r}')
+                    raise ValueError(f'{label(key)} must hold positive {kind}, got {value!r}')
             settings[key] = list(value)
         for i, (dims, heads) in enumerate(zip(settings['embed_dims'], settings['num_heads'])):
             if dims % heads:
-                raise ValueError(f"arch['embed_dims'][{i}] ({dims}) is not a multiple of "
-                                 f"arch['num_heads'][{i}] ({heads})")
+                raise ValueError(f"{label('embed_dims')}[{i}] ({dims}) is not a multiple of "
+                                 f"{label('num_heads')}[{i}] ({heads})")
+        patch_sizes = settings.pop('patch_sizes', None)
+        strides = settings.pop('strides', None)
+        if (patch_sizes is None) != (strides is None):
+            given, absent = (('patch_sizes', 'strides') if strides is None
+                             else ('strides', 'patch_sizes'))
+            raise ValueError(f'{label(given)} without {label(absent)}: give both (equal, as '
+                             f'mmtwins\' patch embeddings are non-overlapping) or neither '
+                             f'(every Twins uses {cls._default_strides(num_stages)})')
+        if strides is not None:
+            differ = [i for i, (p, s) in enumerate(zip(patch_sizes, strides)) if p != s]
+            if differ:
+                raise ValueError(
+                    f'{label("patch_sizes")} {patch_sizes} differ from {label("strides")} '
+                    f'{strides} at stage(s) {differ}: mmtwins implements non-overlapping '
+                    f'patch embeddings only (a convolution with kernel size = stride); give '
+                    f'equal patch_sizes and strides (every Twins uses '
+                    f'{cls._default_strides(num_stages)})')
+            if strides != cls._default_strides(num_stages):
+                settings.update(patch_sizes=patch_sizes, strides=strides)
+                return 'custom', settings
+        variant = variants.match(cls.family, settings)
+        if variant is not None:
+            return variant.size, variant.arch()
         return 'custom', settings
+
+    @staticmethod
+    def _default_strides(num_stages: int) -> List[int]:
+        """Patch size = stride of each stage in every Twins: 4, then 2 per later stage."""
+        return [4] + [2] * (num_stages - 1)
+
+    @staticmethod
+    def _resolve_norm_cfg(norm_cfg, norm_eps: float) -> float:
+        """The eps of the block and stage-output LayerNorms from ``norm_cfg`` (mmseg's and
+        mmpretrain's argument; eps 1e-5 unless it gives one, as those libraries build) and
+        ``norm_eps``. The patch-embedding and sub-sampling LayerNorms keep the official
+        1e-5 (mmseg's and mmpretrain's too when norm_cfg gives no eps)."""
+        if norm_cfg is None:
+            return norm_eps
+        if not isinstance(norm_cfg, dict):
+            raise TypeError(f"norm_cfg must be a dict such as dict(type='LN'), got "
+                            f'{type(norm_cfg).__name__}: {norm_cfg!r}')
+        kind = norm_cfg.get('type')
+        if kind is None:
+            raise ValueError(f"norm_cfg {norm_cfg} has no 'type'; the Twins backbones use "
+                             f"LayerNorm: norm_cfg=dict(type='LN')")
+        if not (kind is nn.LayerNorm or (isinstance(kind, str) and kind in ('LN', 'LayerNorm'))):
+            raise ValueError(
+                f'norm_cfg type {kind!r} is not supported: mmtwins\' Twins backbones use '
+                f"LayerNorm only (as every Twins model and checkpoint); give norm_cfg="
+                f"dict(type='LN') (optionally with eps) or leave norm_cfg out")
+        unknown = sorted(set(norm_cfg) - {'type', 'eps', 'requires_grad'})
+        if unknown:
+            raise ValueError(f'norm_cfg key(s) {unknown} are not supported: mmtwins builds '
+                             f'plain LayerNorms and takes only type, eps and requires_grad=True '
+                             f'from norm_cfg')
+        requires_grad = norm_cfg.get('requires_grad', True)
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"norm_cfg['requires_grad'] must be a bool, got "
+                            f'{type(requires_grad).__name__}: {requires_grad!r}')
+        if not requires_grad:
+            raise ValueError(
+                "norm_cfg requires_grad=False (frozen LayerNorms) is not implemented: freeze "
+                "whole stages with frozen_stages=k, or give the norms lr_mult=0.0 in the "
+                "optimizer's paramwise_cfg (custom_keys)")
+        eps = norm_cfg.get('eps', 1e-5)  # torch's LayerNorm default, what mmseg builds
+        if isinstance(eps, bool) or not isinstance(eps, Real):
+            raise TypeError(f"norm_cfg['eps'] must be a number, got {type(eps).__name__}: "
+                            f'{eps!r}')
+        if not eps > 0:
+            raise ValueError(f"norm_cfg['eps'] must be positive, got {eps!r}")
+        if norm_eps != _DEFAULT_NORM_EPS and norm_eps != eps:
+            raise ValueError(
+                f"norm_eps={norm_eps!r} disagrees with norm_cfg's eps {eps!r} (1e-5 when "
+                f'norm_cfg gives none): give the LayerNorm eps once, in norm_cfg or in '
+                f'norm_eps')
+        return float(eps)
+
+    @staticmethod
+    def _check_init_cfg(init_cfg) -> None:
+        cfgs = init_cfg if isinstance(init_cfg, list) else [init_cfg]
+        for cfg in cfgs:
+            if cfg is None and init_cfg is None:
+                continue
+            if not isinstance(cfg, dict):
+                raise TypeError(
+                    f'init_cfg must be None, a dict or a list of dicts (e.g. '
+                    f"dict(type='Pretrained', checkpoint=PATH_OR_URL)), got "
+                    f'{type(cfg).__name__}: {cfg!r}')
+            if 'type' not in cfg:
+                raise ValueError(f"init_cfg {cfg} has no 'type' (e.g. type='Pretrained')")
+            checkpoint = cfg.get('checkpoint')
+            if cfg['type'] == 'Pretrained' and checkpoint is not None and \
+                    not isinstance(checkpoint, (str, os.PathLike)):
+                raise TypeError(f"init_cfg['checkpoint'] must be a path, URL or hub id (str), "
+                                f'got {type(checkpoint).__name__}: {checkpoint!r}')
 
     @staticmethod
     def _check_out_indices(out_indices, num_stages: int) -> Tuple[int, ...]:
@@ -384,14 +587,6 @@ class TwinsBase(BaseModule):
         return list(value)
 
 
-def _aliases(official: str, timm: str) -> Dict[str, str]:
-    table = {}
-    for size in ('small', 'base', 'large'):
-        for name in (size, size[0], f'{official}_{size}', f'{timm}_{size}'):
-            table[name] = size
-    return table
-
-
 @register_backbone
 class TwinsPCPVT(TwinsBase):
     """Twins-PCPVT: every block is global sub-sampled attention (GSA), plus a PEG per stage.
@@ -400,7 +595,8 @@ class TwinsPCPVT(TwinsBase):
         arch: ``'small' | 'base' | 'large'``, short forms ``'s' | 'b' | 'l'``, official
             names (``'pcpvt_small'``, ...), timm names (``'twins_pcpvt_small'``, ...), or a
             dict of per-stage lists with keys ``embed_dims``, ``depths``, ``num_heads``,
-            ``mlp_ratios``, ``sr_ratios``.
+            ``mlp_ratios``, ``sr_ratios`` and optionally ``patch_sizes``, ``strides`` (as
+            mmpretrain's arch dicts). A dict equal to a named variant is that variant.
         in_channels: channels of the input image.
         out_indices: stages whose outputs are returned (default all four).
         drop_rate: dropout after patch embeddings, attention projections and in MLPs.
@@ -416,10 +612,21 @@ class TwinsPCPVT(TwinsBase):
         fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
         norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
             and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
+            ``norm_cfg``'s eps, when given, sets it.
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
             (mmseg's segmentors pass their ``pretrained`` here).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads
             any known Twins checkpoint format (see :mod:`mmtwins.checkpoint`).
+        qkv_bias: bias of the attention's query/key/value projections (default True, as
+            every Twins; False builds them without, the output projections keep theirs).
+        norm_cfg: mmseg's and mmpretrain's ``dict(type='LN'[, eps=..., requires_grad=True])``:
+            its eps (1e-5 when not given, as those libraries build) becomes ``norm_eps``;
+            other norm types are refused.
+        embed_dims, depths, num_heads, mlp_ratios, sr_ratios, patch_sizes, strides:
+            the architecture as the per-stage keyword arguments of mmseg's configs, instead
+            of ``arch`` (all of the first five needed; ``patch_sizes`` must equal ``strides``:
+            the patch embeddings are non-overlapping). A dict equal to a named variant is
+            that variant.
 
     Example:
         >>> import torch
@@ -433,14 +640,10 @@ class TwinsPCPVT(TwinsBase):
         (1, 512, 7, 7)
     """
 
-    family = 'Twins-PCPVT'
-    required_keys = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'sr_ratios')
-    arch_zoo = {
-        'small': dict(_PCPVT_COMMON, depths=[3, 4, 6, 3]),
-        'base': dict(_PCPVT_COMMON, depths=[3, 4, 18, 3]),
-        'large': dict(_PCPVT_COMMON, depths=[3, 8, 27, 3]),
-    }
-    arch_aliases = _aliases('pcpvt', 'twins_pcpvt')
+    family = variants.PCPVT
+    required_keys = variants.REQUIRED_KEYS[family]
+    arch_zoo = variants.arch_zoo(family)
+    arch_aliases = variants.alias_table(family)
     default_norm_after_stage = False
 
     def block_type(self, index: int) -> str:
@@ -456,7 +659,9 @@ class TwinsSVT(TwinsBase):
         arch: ``'small' | 'base' | 'large'``, short forms ``'s' | 'b' | 'l'``, official
             names (``'alt_gvt_small'``, ...), timm names (``'twins_svt_small'``, ...), or a
             dict of per-stage lists with keys ``embed_dims``, ``depths``, ``num_heads``,
-            ``mlp_ratios``, ``sr_ratios``, ``window_sizes``.
+            ``mlp_ratios``, ``sr_ratios``, ``window_sizes`` and optionally ``patch_sizes``,
+            ``strides`` (as mmpretrain's arch dicts). A dict equal to a named variant is
+            that variant.
         in_channels: channels of the input image.
         out_indices: stages whose outputs are returned (default all four).
         drop_rate: dropout after patch embeddings, attention projections and in MLPs.
@@ -477,10 +682,22 @@ class TwinsSVT(TwinsBase):
         fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
         norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
             and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
+            ``norm_cfg``'s eps, when given, sets it.
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
             (mmseg's segmentors pass their ``pretrained`` here).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads
             any known Twins checkpoint format (see :mod:`mmtwins.checkpoint`).
+        qkv_bias: bias of the attention's query/key/value projections (default True, as
+            every Twins; False builds them without, the output projections keep theirs).
+        norm_cfg: mmseg's and mmpretrain's ``dict(type='LN'[, eps=..., requires_grad=True])``:
+            its eps (1e-5 when not given, as those libraries build) becomes ``norm_eps``;
+            other norm types are refused.
+        embed_dims, depths, num_heads, mlp_ratios, sr_ratios, window_sizes (or mmseg's
+            windiow_sizes), patch_sizes, strides:
+            the architecture as the per-stage keyword arguments of mmseg's configs, instead
+            of ``arch`` (all of the first six needed; ``patch_sizes`` must equal ``strides``:
+            the patch embeddings are non-overlapping). A dict equal to a named variant is
+            that variant.
 
     Example:
         >>> import torch
@@ -494,18 +711,10 @@ class TwinsSVT(TwinsBase):
         (1, 512, 4, 5)
     """
 
-    family = 'Twins-SVT'
-    required_keys = ('embed_dims', 'depths', 'num_heads', 'mlp_ratios', 'sr_ratios',
-                     'window_sizes')
-    arch_zoo = {
-        'small': dict(_SVT_COMMON, embed_dims=[64, 128, 256, 512], depths=[2, 2, 10, 4],
-                      num_heads=[2, 4, 8, 16]),
-        'base': dict(_SVT_COMMON, embed_dims=[96, 192, 384, 768], depths=[2, 2, 18, 2],
-                     num_heads=[3, 6, 12, 24]),
-        'large': dict(_SVT_COMMON, embed_dims=[128, 256, 512, 1024], depths=[2, 2, 18, 2],
-                      num_heads=[4, 8, 16, 32]),
-    }
-    arch_aliases = _aliases('alt_gvt', 'twins_svt')
+    family = variants.SVT
+    required_keys = variants.REQUIRED_KEYS[family]
+    arch_zoo = variants.arch_zoo(family)
+    arch_aliases = variants.alias_table(family)
     default_norm_after_stage = True
 
     def block_type(self, index: int) -> str:

@@ -49,7 +49,8 @@ class GlobalSubsampledAttention(nn.Module):
         embed_dims: channels ``C``.
         num_heads: attention heads; must divide ``embed_dims``.
         sr_ratio: spatial reduction ratio of keys/values.
-        qkv_bias: bias of the q and kv projections.
+        qkv_bias: bias of the q and kv projections (the output projection always has
+            one).
         attn_drop: dropout on attention weights.
         proj_drop: dropout after the output projection.
         fused: use ``scaled_dot_product_attention``.
@@ -117,7 +118,7 @@ class LocallyGroupedAttention(nn.Module):
         embed_dims: channels ``C``.
         num_heads: attention heads; must divide ``embed_dims``.
         window_size: side of the square windows.
-        qkv_bias: bias of the qkv projection.
+        qkv_bias: bias of the qkv projection (the output projection always has one).
         attn_drop: dropout on attention weights.
         proj_drop: dropout after the output projection.
         fused: use ``scaled_dot_product_attention``.

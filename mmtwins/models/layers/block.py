@@ -26,22 +26,24 @@ class TwinsBlock(nn.Module):
             implementation uses 1e-5).
         floor: GSA drops trailing tokens instead of padding, see
             :class:`GlobalSubsampledAttention`.
+        qkv_bias: bias of the attention's q/kv (GSA) or qkv (LSA) projections.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float, attn_type: str = 'gsa',
                  sr_ratio: int = 1, window_size: int = 7, drop: float = 0.0,
                  attn_drop: float = 0.0, drop_path: float = 0.0, fused: bool = True,
-                 norm_eps: float = 1e-6, floor: bool = False) -> None:
+                 norm_eps: float = 1e-6, floor: bool = False, qkv_bias: bool = True) -> None:
         super().__init__()
         self.attn_type = attn_type
         self.norm1 = nn.LayerNorm(embed_dims, eps=norm_eps)
         if attn_type == 'gsa':
             self.attn = GlobalSubsampledAttention(embed_dims, num_heads, sr_ratio,
-                                                  attn_drop=attn_drop, proj_drop=drop, fused=fused,
-                                                  floor=floor)
+                                                  qkv_bias=qkv_bias, attn_drop=attn_drop,
+                                                  proj_drop=drop, fused=fused, floor=floor)
         elif attn_type == 'lsa':
             self.attn = LocallyGroupedAttention(embed_dims, num_heads, window_size,
-                                                attn_drop=attn_drop, proj_drop=drop, fused=fused)
+                                                qkv_bias=qkv_bias, attn_drop=attn_drop,
+                                                proj_drop=drop, fused=fused)
         else:
             raise ValueError(f"attn_type must be 'gsa' or 'lsa', got {attn_type!r}")
         self.drop_path = DropPath(drop_path)

@@ -6,10 +6,10 @@ import re
 
 import pytest
 import torch
-from conftest import TINY_SVT, run_python
+from helpers import TINY_SVT, run_python
 
-from mmtwins.analysis import count_flops
 from mmtwins.models import TwinsPCPVT, TwinsSVT
+from mmtwins.utils.flops import count_flops
 
 
 def tiny(window_padding='mask'):
@@ -75,7 +75,7 @@ def test_get_flops_tool():
     assert m and float(m.group(1)) > float(m.group(2)) > float(m.group(3)) > 0
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_benchmark_tool_runs():
     proc = run_python(['tools/analysis/benchmark.py', '--variants', 'svt_s', '--infer-sizes',
                        '64x64', '--train-size', '64x64', '--repeats', '1', '--warmup', '0',
@@ -93,7 +93,7 @@ def test_benchmark_tool_runs():
 def test_visualize_features_tool(tmp_path, arch, kinds):
     from PIL import Image
 
-    from mmtwins.toydata import make_toy_ade20k
+    from mmtwins.utils.toydata import make_toy_ade20k
     make_toy_ade20k(str(tmp_path / 'ade'), num_train=1, num_val=1)
     image = tmp_path / 'ade' / 'ADEChallengeData2016' / 'images' / 'validation' / \
         'ADE_val_00000001.jpg'
@@ -107,7 +107,7 @@ def test_visualize_features_tool(tmp_path, arch, kinds):
         assert len(set(pic.convert('L').getdata())) > 50  # a real picture, not blank
 
 
-@pytest.mark.e2e
+@pytest.mark.slow
 def test_onnx_export_matches_pytorch(tmp_path):
     """Export through the tool (config + a checkpoint), then run the file with onnxruntime
     here and compare with the PyTorch backbone holding the same weights."""

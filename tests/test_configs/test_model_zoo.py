@@ -6,7 +6,7 @@ import re
 
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 from mmengine.config import Config
 
 import mmtwins  # noqa: F401  (registers mmtwins:: and the backbones before configs load)

@@ -3,7 +3,7 @@
 They exist so that configs, pipelines and whole train/test loops can be exercised end to end
 without downloading anything, on scenes simple enough that a small model actually learns them.
 
-    python -m mmtwins.toydata all --out data/toy      # -> data/toy/coco, data/toy/ade
+    python -m mmtwins.utils.toydata all --out data/toy      # -> data/toy/coco, data/toy/ade
 
 COCO (``make_toy_coco``)::
 

@@ -3,7 +3,7 @@ path and points it at tiny toy data, small images and a few iterations, as a use
 project would."""
 import os.path as osp
 
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 
 CONFIGS = osp.join(REPO_ROOT, 'configs')
 

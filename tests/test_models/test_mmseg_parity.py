@@ -8,8 +8,8 @@ stage; see the facts sheet on the `-0:` slicing bug).
 """
 import pytest
 import torch
-from reference_twins import RefTwins, randomize_
-from twins_formats import ARCHS, to_mmseg
+from helpers.reference_twins import RefTwins, randomize_
+from helpers.twins_formats import ARCHS, to_mmseg
 
 from mmtwins.checkpoint import check_state_dict, to_mmtwins
 from mmtwins.models import TwinsPCPVT, TwinsSVT

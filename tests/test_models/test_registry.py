@@ -3,7 +3,7 @@ mmseg's own Twins keep working, and mmtwins needs neither mmdet nor mmseg."""
 import json
 
 import pytest
-from conftest import run_python
+from helpers import run_python
 
 
 def build(scope, type_name, block=''):

@@ -1,14 +1,15 @@
-"""mmtwins.toydata writes tiny COCO / ADE20K datasets that mmdet, mmseg and pycocotools read."""
+"""mmtwins.utils.toydata writes tiny COCO / ADE20K datasets that mmdet, mmseg and pycocotools
+read."""
 import json
 import os
 import os.path as osp
 
 import numpy as np
 import pytest
-from conftest import run_python
+from helpers import run_python
 from PIL import Image
 
-from mmtwins import toydata
+from mmtwins.utils import toydata
 
 SIZE = (64, 80)  # small keeps the tests fast; the generator itself defaults to 128 x 160
 COCO_COLORS = {c['id']: np.array(c['color'], np.float64) for c in toydata.COCO_CATEGORIES}
@@ -299,6 +300,6 @@ def test_cli_all(tmp_path):
 
 def test_cli_reports_bad_arguments(tmp_path):
     assert toydata.main(['coco', '--out', str(tmp_path), '--num-train', '0']) == 2
-    proc = run_python(['-m', 'mmtwins.toydata', 'ade20k', '--out', str(tmp_path),
+    proc = run_python(['-m', 'mmtwins.utils.toydata', 'ade20k', '--out', str(tmp_path),
                        '--size', '8', '8'])
     assert proc.returncode == 2 and 'height' in proc.stderr

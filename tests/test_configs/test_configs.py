@@ -5,10 +5,13 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import REPO_ROOT
+from helpers import REPO_ROOT
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
+from mmtwins.variants import VARIANTS
+
+ATOMIC = dict(backend='mmtwins_atomic')
 CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*.py')))
 NAMES = [osp.basename(p) for p in CONFIGS]
 
@@ -72,6 +75,12 @@ def test_config_builds_with_recipe_and_paper_params(path):
     official = ('alt_gvt_' if variant.startswith('svt') else 'pcpvt_') + \
         {'s': 'small', 'b': 'base', 'l': 'large'}[size]
     assert osp.basename(ckpt).startswith(official + '_')
+    # ... and it agrees with the single table of variants (mmtwins/variants.py)
+    assert (backbone.type, backbone.arch, ckpt) == (
+        f'mmtwins.{VARIANTS[variant].class_name}', VARIANTS[variant].size,
+        VARIANTS[variant].mmseg_url)
+    # checkpoints through mmtwins' atomic file backend, also in the hosts' own train.py
+    assert cfg.default_hooks.checkpoint.backend_args == ATOMIC
     assert backbone.drop_path_rate == (0.3 if (task, size) == ('upernet', 'l') else 0.2)
     # total batch 16 = 8 GPUs x 2 images
     assert cfg.auto_scale_lr.base_batch_size == 16 and cfg.train_dataloader.batch_size == 2
@@ -194,3 +203,10 @@ def test_layer_wise_lr_decay_constructor():
     assert by_name['backbone.stages.1.peg.proj.weight'][1] == 0.0
     assert by_name['backbone.stages.1.blocks.0.attn.qkv.weight'][1] == 0.01
     assert by_name['decode_head.conv_seg.weight'][1] == 0.01
+
+
+@pytest.mark.parametrize('path', ['toy/upernet_twins_svt_s_toy_ade20k.py',
+                                  'extras/upernet_twins_svt_s_lrd_ade20k.py'])
+def test_toy_and_extra_configs_write_checkpoints_atomically(path):
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', path))
+    assert cfg.default_hooks.checkpoint.backend_args == ATOMIC

@@ -9,18 +9,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, run_python, save_code_executing_checkpoint, scalars
-from toy_overlays import det_overlay, seg_overlay
+from helpers import REPO_ROOT, run_python, save_code_executing_checkpoint, scalars, tool
+from helpers.toy_overlays import det_overlay, seg_overlay
 
 from mmtwins.checkpoint import load_file
-
-
-def tool(args, cwd=None, env=None, timeout=900):
-    proc = run_python(args, cwd=cwd, env=env, timeout=timeout)
-    if proc.returncode != 0:
-        raise AssertionError(f'{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n'
-                             f'{proc.stderr[-5000:]}')
-    return proc
 
 
 def metrics_line(proc):

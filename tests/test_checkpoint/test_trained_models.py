@@ -17,10 +17,10 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from conftest import REPO_ROOT, run_python
-from reference_twins import RefTwins, randomize_
-from toy_overlays import seg_overlay
-from twins_formats import ARCHS, to_mmseg, with_classifier
+from helpers import REPO_ROOT, run_python
+from helpers.reference_twins import RefTwins, randomize_
+from helpers.toy_overlays import seg_overlay
+from helpers.twins_formats import ARCHS, to_mmseg, with_classifier
 
 mmseg = pytest.importorskip('mmseg')
 
@@ -28,7 +28,7 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 from mmtwins.checkpoint import CheckpointError  # noqa: E402
-from mmtwins.cli.common import replace_norm_type  # noqa: E402
+from mmtwins.cli.devices import replace_norm_type  # noqa: E402
 from mmtwins.model_zoo import find  # noqa: E402
 
 MMSEG_TWINS = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs', 'twins')
@@ -322,8 +322,8 @@ def test_demo_uses_config_classes_without_checkpoint_meta(ckpts, toy, tmp_path):
 
 
 def test_batch_of_one_with_batchnorm_stops_before_training(tmp_path, capsys):
-    from mmtwins.cli.common import run_main
-    from mmtwins.cli.train import main
+    from mmtwins.cli.run import run_main
+    from mmtwins.train import main
     code = run_main(main, [osp.join(CONFIGS, 'upernet_twins_svt_s_ade20k.py'), '--work-dir',
                            str(tmp_path / 'w'), '--cfg-options',
                            'train_dataloader.batch_size=1', 'model.backbone.init_cfg=None'])

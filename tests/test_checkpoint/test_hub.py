@@ -8,9 +8,9 @@ import sys
 
 import pytest
 import torch
-from conftest import TINY_SVT, run_python
-from reference_twins import RefTwins, randomize_
-from twins_formats import ARCHS, with_classifier
+from helpers import TINY_SVT, run_python
+from helpers.reference_twins import RefTwins, randomize_
+from helpers.twins_formats import ARCHS, with_classifier
 
 from mmtwins.checkpoint import CheckpointNotFoundError, resolve_checkpoint_path
 from mmtwins.checkpoint.hub import download_from_hub, is_hub_id, split_hub_id

@@ -5,10 +5,10 @@ import os.path as osp
 
 import pytest
 import torch
-from conftest import TINY_PCPVT, TINY_SVT, run_python, save_code_executing_checkpoint
-from reference_twins import RefTwins, randomize_
-from twins_formats import (ARCHS, official_trainer_file, to_mmpretrain, to_mmseg, whole_model,
-                           with_classifier)
+from helpers import TINY_PCPVT, TINY_SVT, run_python, save_code_executing_checkpoint
+from helpers.reference_twins import RefTwins, randomize_
+from helpers.twins_formats import (ARCHS, official_trainer_file, to_mmpretrain, to_mmseg,
+                                   whole_model, with_classifier)
 
 from mmtwins.checkpoint import CheckpointError, load_file, load_pretrained
 from mmtwins.models import TwinsPCPVT, TwinsSVT

@@ -2,7 +2,7 @@
 import shutil
 
 import pytest
-from conftest import REPO_ROOT, run_python
+from helpers import REPO_ROOT, run_python
 
 PATHS = ['mmtwins', 'tools', 'tests', 'configs']
 

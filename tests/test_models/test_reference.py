@@ -1,9 +1,9 @@
 """mmtwins against the independent slow reference (official layout, explicit loops)."""
 import pytest
 import torch
-from conftest import TINY_PCPVT, TINY_SVT
-from reference_twins import RefTwins, randomize_
-from twins_formats import ARCHS
+from helpers import TINY_PCPVT, TINY_SVT
+from helpers.reference_twins import RefTwins, randomize_
+from helpers.twins_formats import ARCHS
 
 from mmtwins.checkpoint import check_state_dict, to_mmtwins
 from mmtwins.models import TwinsPCPVT, TwinsSVT

@@ -11,17 +11,10 @@ from collections import OrderedDict
 
 import torch
 
-ARCHS = {
-    'pcpvt_s': dict(embed_dims=[64, 128, 320, 512], depths=[3, 4, 6, 3], num_heads=[1, 2, 5, 8],
-                    mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1]),
-    'pcpvt_b': dict(embed_dims=[64, 128, 320, 512], depths=[3, 4, 18, 3],
-                    num_heads=[1, 2, 5, 8], mlp_ratios=[8, 8, 4, 4], sr_ratios=[8, 4, 2, 1]),
-    'svt_s': dict(embed_dims=[64, 128, 256, 512], depths=[2, 2, 10, 4], num_heads=[2, 4, 8, 16],
-                  mlp_ratios=[4, 4, 4, 4], sr_ratios=[8, 4, 2, 1], window_sizes=[7, 7, 7, 7]),
-    'svt_b': dict(embed_dims=[96, 192, 384, 768], depths=[2, 2, 18, 2],
-                  num_heads=[3, 6, 12, 24], mlp_ratios=[4, 4, 4, 4], sr_ratios=[8, 4, 2, 1],
-                  window_sizes=[7, 7, 7, 7]),
-}
+from mmtwins.variants import VARIANTS
+
+# the published variants' settings, from mmtwins' variant table
+ARCHS = {key: v.arch() for key, v in VARIANTS.items()}
 
 
 def with_classifier(official: dict, num_classes: int = 10, seed: int = 1) -> dict:

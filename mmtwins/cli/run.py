@@ -1,0 +1,55 @@
+"""Plumbing shared by the commands: run options, the runner, and one-message errors."""
+import os
+import os.path as osp
+import pickle
+import sys
+
+from ..errors import MMTwinsError
+
+
+def add_run_args(parser, example_option: str) -> None:
+    """The options tools/train.py and tools/test.py share: --cfg-options and the launcher."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help=f'override config entries, e.g. {example_option}')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def parse_run_args(parser, argv=None):
+    """Parse, and give torch.distributed.launch's --local_rank to mmengine as LOCAL_RANK."""
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def build_runner(cfg):
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
+
+
+def default_work_dir(config_path: str) -> str:
+    return osp.join('./work_dirs', osp.splitext(osp.basename(config_path))[0])
+
+
+def run_main(main, argv=None) -> int:
+    """Run a CLI ``main``; user errors end with one clear message and exit status 1."""
+    try:
+        return main(argv) or 0
+    except MMTwinsError as exc:
+        print(f'\nerror: {exc}', file=sys.stderr, flush=True)
+        return 1
+    except pickle.UnpicklingError as exc:
+        # mmengine's load_from / resume go through torch.load(weights_only=True) with our
+        # allow-list (allow_mmengine_checkpoints): anything else in a checkpoint is refused
+        detail = next((ln.strip() for ln in str(exc).splitlines() if 'GLOBAL' in ln
+                       or 'Unsupported' in ln), str(exc).splitlines()[0] if str(exc) else '')
+        print(f'\nerror: refusing to load a checkpoint: it contains pickled Python objects '
+              f'that are not plain weights, and unpickling them could run arbitrary code. '
+              f'Only genuine mmengine/mmdet/mmseg checkpoints are accepted.\nDetails: {detail}',
+              file=sys.stderr, flush=True)
+        return 1
