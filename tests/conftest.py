@@ -29,8 +29,12 @@ def pytest_configure(config):
         'subprocesses); the quick tier is -m "not slow"')
 
 
+# fixtures whose users run tools end to end: the toy datasets, an offline hub interpreter
+SLOW_FIXTURES = {'toy', 'offline_run'}
+
+
 def pytest_collection_modifyitems(config, items):
-    """Tests on the toy datasets run the tools end to end: they are slow."""
+    """Tests on the toy datasets (and other subprocess runs by fixture) are slow."""
     for item in items:
-        if 'toy' in getattr(item, 'fixturenames', ()):
+        if SLOW_FIXTURES & set(getattr(item, 'fixturenames', ())):
             item.add_marker(pytest.mark.slow)

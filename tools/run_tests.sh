@@ -11,4 +11,4 @@ bash "$REPO/tools/setup.sh"
 VENV="${MMTWINS_VENV:-$REPO/.venv}"
 cd "$REPO"
 printf '\n\033[1m[tests] running pytest\033[0m\n'
-exec "$VENV/bin/python" -m pytest -q -n "${MMTWINS_TEST_WORKERS:-auto}" "$@"
+exec "$VENV/bin/python" -m pytest -q -n "${MMTWINS_TEST_WORKERS:-auto}" --dist worksteal "$@"

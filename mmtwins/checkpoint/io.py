@@ -138,6 +138,13 @@ def load_file(path: str, map_location: Optional[str] = 'cpu') -> Any:
         except Exception as exc:
             raise CheckpointError(f'{path} is not a readable safetensors file ({exc}); it '
                                   f'may be truncated or corrupt: download it again') from exc
+    if not zipfile.is_zipfile(path):
+        with open(path, 'rb') as f:
+            first = f.read(1)
+        if first != b'\x80':  # torch files are zip archives, or pickles (protocol >= 2)
+            raise CheckpointError(f'{path} is not a PyTorch checkpoint (neither a torch zip '
+                                  f'archive nor a pickle, and not safetensors); it may be '
+                                  f'another kind of file, truncated or corrupt')
     try:
         if hasattr(torch.serialization, 'safe_globals'):  # torch >= 2.5
             with torch.serialization.safe_globals(safe_globals()):

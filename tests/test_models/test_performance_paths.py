@@ -64,6 +64,7 @@ def test_backbone_flops_match_paper_at_224(cls, arch, paper):
     assert model.fused_attn  # restored after counting
 
 
+@pytest.mark.slow  # a tool in a subprocess
 def test_get_flops_tool():
     proc = run_python(['tools/analysis/get_flops.py', 'configs/upernet_twins_svt_s_ade20k.py',
                        '--shape', '128', '128'])
@@ -89,6 +90,7 @@ def test_benchmark_tool_runs():
     assert re.search(r'svt_s\s+train peak memory\s+\d+MB\s+\d+MB\s+[\d.]+x\s+with_cp: \d+MB', out)
 
 
+@pytest.mark.slow  # a tool in a subprocess
 @pytest.mark.parametrize('arch,kinds', [('svt_s', 'gsa, lsa'), ('pcpvt_s', 'gsa')])
 def test_visualize_features_tool(tmp_path, arch, kinds):
     from PIL import Image

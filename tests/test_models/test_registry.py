@@ -5,6 +5,8 @@ import json
 import pytest
 from helpers import run_python
 
+pytestmark = pytest.mark.slow  # each test builds in a fresh interpreter (a subprocess)
+
 
 def build(scope, type_name, block=''):
     proc = run_python(['tests/scripts/build_in_scope.py', scope, type_name, '--block', block])

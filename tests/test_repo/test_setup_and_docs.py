@@ -15,6 +15,7 @@ def run_setup(env_extra, tmp_path):
                           capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow  # a tool in a subprocess
 @pytest.mark.parametrize('python,message', [
     ('/nonexistent/python3', 'no Python interpreter found'),
     ('/bin/false', 'Python 3.8-3.12 is required'),
@@ -32,6 +33,7 @@ def test_docstring_examples():
     assert result.attempted >= 6 and result.failed == 0
 
 
+@pytest.mark.slow  # a tool in a subprocess
 def test_environment_report():
     proc = run_python(['-m', 'mmtwins.env'])
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -176,6 +176,7 @@ def test_missing_pretrained_checkpoint_is_a_clear_message(toy, tmp_path):
     assert 'twins2mmtwins.py' in err and 'model.backbone.init_cfg=None' in err
 
 
+@pytest.mark.slow  # a tool in a subprocess
 @pytest.mark.parametrize('args,message', [
     (['configs/upernet_twins_svt_s_ade2k.py'],
      'config file not found: configs/upernet_twins_svt_s_ade2k.py. Did you mean '

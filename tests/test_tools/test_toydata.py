@@ -280,6 +280,7 @@ def test_invalid_root_and_max_objects(tmp_path):
         toydata.make_toy_ade20k(str(a_file))
 
 
+@pytest.mark.slow  # a tool in a subprocess
 def test_cli_all(tmp_path):
     proc = run_python(['tools/misc/make_toy_data.py', 'all', '--out', str(tmp_path),
                        '--num-train', '2', '--num-val', '1', '--size', '48', '64'])
@@ -298,6 +299,7 @@ def test_cli_all(tmp_path):
         assert im.size == (64, 48)
 
 
+@pytest.mark.slow  # a tool in a subprocess
 def test_cli_reports_bad_arguments(tmp_path):
     assert toydata.main(['coco', '--out', str(tmp_path), '--num-train', '0']) == 2
     proc = run_python(['-m', 'mmtwins.utils.toydata', 'ade20k', '--out', str(tmp_path),
