@@ -10,6 +10,8 @@
 import argparse
 import os
 import os.path as osp
+import shutil
+import tempfile
 
 import numpy as np
 from PIL import Image
@@ -21,15 +23,7 @@ HERE = osp.dirname(osp.abspath(__file__))
 REMAP = {1: 0, 4: 1, 5: 2, 13: 3, 21: 4}
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('--out', default=osp.join(HERE, 'data'))
-    parser.add_argument('--num-train', type=int, default=8)
-    parser.add_argument('--num-val', type=int, default=4)
-    args = parser.parse_args()
-    make_toy_coco(osp.join(args.out, 'shapes_coco'), num_train=args.num_train,
-                  num_val=args.num_val, seed=11)
-    ade = osp.join(args.out, '_ade')
+def make_scenes(ade, args):
     make_toy_ade20k(ade, num_train=args.num_train, num_val=args.num_val, seed=12)
     lut = np.full(256, 255, dtype=np.uint8)
     for src, dst in REMAP.items():
@@ -43,9 +37,22 @@ def main():
         src_lbl = osp.join(ade, 'ADEChallengeData2016', 'annotations', ade_split)
         for name in sorted(os.listdir(src_img)):
             stem = osp.splitext(name)[0]
-            os.replace(osp.join(src_img, name), osp.join(img_dir, stem + '.jpg'))
+            shutil.move(osp.join(src_img, name), osp.join(img_dir, stem + '.jpg'))
             label = np.asarray(Image.open(osp.join(src_lbl, stem + '.png')))
             Image.fromarray(lut[label]).save(osp.join(lbl_dir, stem + '.png'))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--out', default=osp.join(HERE, 'data'))
+    parser.add_argument('--num-train', type=int, default=8)
+    parser.add_argument('--num-val', type=int, default=4)
+    args = parser.parse_args()
+    make_toy_coco(osp.join(args.out, 'shapes_coco'), num_train=args.num_train,
+                  num_val=args.num_val, seed=11)
+    # the scenes are drawn as toy ADE20K in a temporary folder, then remapped to 5 classes
+    with tempfile.TemporaryDirectory() as ade:
+        make_scenes(ade, args)
     print(f'wrote {args.out}/shapes_coco (3 classes, COCO layout) and {args.out}/scenes '
           f'(5 classes)')
 

@@ -50,9 +50,15 @@ test_pipeline = [
     dict(type='PackDetInputs',
          meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
 ]
-{small_train_block}
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask={masks}),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root{train_pipeline}))
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
                       dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
@@ -61,16 +67,6 @@ test_evaluator = val_evaluator
 train_cfg = dict(max_epochs=1, val_interval=1)
 default_hooks = dict(logger=dict(interval=1))
 randomness = dict(seed=0)
-'''
-
-SMALL_DET_TRAIN = '''
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask={masks}),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
 '''
 
 
@@ -85,15 +81,10 @@ def seg_overlay(tmp_path, config, data_root, iters=4, lr=6e-4, ckpt_interval=Non
     return path
 
 
-def det_overlay(tmp_path, config, data_root, masks=False, small_train=True,
-                img_scale=(192, 128), name='user_det.py'):
-    """``small_train=False`` keeps the config's own training pipeline (e.g. the 3x
-    multi-scale augmentation, at its real scales)."""
+def det_overlay(tmp_path, config, data_root, masks=False, img_scale=(192, 128),
+                name='user_det.py'):
     text = DET.format(base=osp.join(CONFIGS, config), data_root=str(data_root).rstrip('/') + '/',
-                      img_scale=img_scale, masks=masks,
-                      train_pipeline=', pipeline=train_pipeline' if small_train else '',
-                      small_train_block=SMALL_DET_TRAIN.format(masks=masks) if small_train
-                      else '')
+                      img_scale=img_scale, masks=masks)
     path = tmp_path / name
     path.write_text(text)
     return path

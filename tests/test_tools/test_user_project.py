@@ -190,6 +190,7 @@ def test_examples_project_trains_outside_the_repo(tmp_path):
     shutil.copytree(os.path.join(REPO_ROOT, 'examples', 'my_project'), project)
     proc = run_python(['prepare_data.py', '--num-train', '2', '--num-val', '1'], cwd=str(project))
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert sorted(os.listdir(project / 'data')) == ['scenes', 'shapes_coco']  # nothing stray
     seg = run_python(['-m', 'mmtwins.train', 'configs/upernet_twins_svt_s_scenes.py',
                       '--cfg-options', 'model.backbone.init_cfg=None', 'train_cfg.max_iters=2',
                       'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'],
@@ -198,6 +199,16 @@ def test_examples_project_trains_outside_the_repo(tmp_path):
     ckpt = load_file(str(project / 'work_dirs' / 'upernet_twins_svt_s_scenes' / 'iter_2.pth'))
     assert ckpt['meta']['dataset_meta']['classes'] == ('wall', 'floor', 'tree', 'person', 'car')
     assert ckpt['state_dict']['decode_head.conv_seg.weight'].shape[0] == 5
+    m2f = run_python(['-m', 'mmtwins.train', 'configs/mask2former_twins_svt_s_scenes.py',
+                      '--cfg-options', 'model.backbone.init_cfg=None', 'train_cfg.max_iters=2',
+                      'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'],
+                     cwd=str(project))
+    assert m2f.returncode == 0, m2f.stderr[-3000:]
+    ckpt = load_file(str(project / 'work_dirs' / 'mask2former_twins_svt_s_scenes' / 'iter_2.pth'))
+    assert ckpt['meta']['dataset_meta']['classes'] == ('wall', 'floor', 'tree', 'person', 'car')
+    assert ckpt['state_dict']['decode_head.cls_embed.weight'].shape[0] == 5 + 1  # + no object
+    assert ckpt['state_dict']['decode_head.query_embed.weight'].shape[0] == 20
+    assert 'mIoU' in m2f.stdout + m2f.stderr
     det = run_python(['-m', 'mmtwins.train', 'configs/retinanet_twins_svt_s_shapes.py',
                       '--cfg-options', 'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1'],
                      cwd=str(project))

@@ -1,0 +1,8 @@
+_base_ = ['./_base_/dino_4scale_twins_12e_coco.py']
+# ImageNet-1k Twins-SVT-L weights (mmseg's conversion of the official release). Any Twins
+# checkpoint format works; override with a local path here or with
+# --cfg-options model.backbone.init_cfg.checkpoint=PATH
+checkpoint = 'https://download.openmmlab.com/mmsegmentation/v0.5/pretrain/twins/alt_gvt_large_20220308-fb5936f3.pth'  # noqa: E501
+model = dict(
+    backbone=dict(type='mmtwins.TwinsSVT', arch='large', init_cfg=dict(checkpoint=checkpoint)),
+    neck=dict(in_channels=[256, 512, 1024]))

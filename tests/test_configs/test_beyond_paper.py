@@ -1,0 +1,333 @@
+"""Configs beyond the paper: Twins with Mask2Former, Cascade Mask R-CNN and DINO.
+
+Quick tier: all 18 configs build with the variant's backbone, checkpoint and channels, and the
+optimizer groups hit Twins' norms and PEGs. Slow tier: the S models, inherited through
+``mmtwins::`` by a user's config, train two iterations on the toy data (Mask2Former-SVT-S on two
+processes through tools/dist_train.sh), are evaluated through tools/test.py, and the SVT-S
+models draw their outputs through tools/demo.py.
+"""
+import glob
+import importlib
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+from helpers import REPO_ROOT, scalars, tool
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmtwins.variants import VARIANTS
+
+CONFIGS = osp.join(REPO_ROOT, 'configs')
+ATOMIC = dict(backend='mmtwins_atomic')
+# family -> (config name pattern, default scope, pyramid levels that feed the neck/head)
+FAMILIES = {
+    'mask2former': ('mask2former_twins_{}_ade20k.py', 'mmseg', (0, 1, 2, 3)),
+    'cascade': ('cascade_mask_rcnn_twins_{}_fpn_3x_ms_coco.py', 'mmdet', (0, 1, 2, 3)),
+    'dino': ('dino_4scale_twins_{}_12e_coco.py', 'mmdet', (1, 2, 3)),
+}
+CASES = [(family, key) for family in FAMILIES for key in VARIANTS]
+IDS = [FAMILIES[f][0].format(k) for f, k in CASES]
+# Twins' norms and PEGs in mmtwins' names (a LayerNorm has 'norm' in its name, PEGs '.peg.')
+NO_DECAY = ('norm', '.peg.')
+
+
+def zoo_row(name):
+    """The cells of a config's row in docs/model_zoo.md's table beyond the paper."""
+    with open(osp.join(REPO_ROOT, 'docs', 'model_zoo.md')) as f:
+        text = f.read()
+    table = text.split('<!-- get_flops beyond table begin -->')[1].split('<!-- get_flops')[0]
+    rows = [ln for ln in table.splitlines() if ln.startswith(f'| `configs/{name}` |')]
+    assert len(rows) == 1, f'{name}: {len(rows)} rows in the model zoo'
+    return [c.strip() for c in rows[0].strip('|').split('|')]
+
+
+def load(family, key):
+    return Config.fromfile(osp.join(CONFIGS, FAMILIES[family][0].format(key)))
+
+
+def build(cfg):
+    init_default_scope(cfg.default_scope)
+    registry = importlib.import_module(f'{cfg.default_scope}.registry').MODELS
+    cfg.model.backbone.init_cfg = None
+    return registry.build(cfg.model)
+
+
+def test_the_18_configs_are_there():
+    found = {osp.basename(p) for prefix in ('mask2former_', 'cascade_mask_rcnn_', 'dino_')
+             for p in glob.glob(osp.join(CONFIGS, prefix + '*.py'))}
+    assert found == set(IDS) and len(found) == 18
+
+
+@pytest.mark.parametrize('family,key', CASES, ids=IDS)
+def test_config_builds_with_variant_and_channels(family, key):
+    cfg = load(family, key)
+    variant = VARIANTS[key]
+    _, scope, levels = FAMILIES[family]
+    assert cfg.default_scope == scope
+    assert 'mmtwins' in cfg.custom_imports.imports and not cfg.custom_imports.allow_failed_imports
+    assert dict(type='CheckpointCompatibilityHook') in cfg.custom_hooks
+    assert cfg.default_hooks.checkpoint.backend_args == ATOMIC
+    backbone = cfg.model.backbone
+    # the variant's ImageNet weights from the single table of variants, overridable in one place
+    assert (backbone.type, backbone.arch, backbone.init_cfg.type, backbone.init_cfg.checkpoint) \
+        == (f'mmtwins.{variant.class_name}', variant.size, 'Pretrained', variant.mmseg_url)
+    assert cfg.checkpoint == variant.mmseg_url
+    assert backbone.drop_path_rate == (0.3 if family == 'mask2former' else 0.2)
+    # total batch 16 = 8 GPUs x 2 images
+    assert cfg.train_dataloader.batch_size == 2 and cfg.auto_scale_lr.base_batch_size == 16
+    assert not cfg.auto_scale_lr.get('enable', False)
+    optimizer = cfg.optim_wrapper.optimizer
+    if family == 'mask2former':
+        assert cfg.train_cfg.max_iters == 160000 and cfg.crop_size == (512, 512)
+        assert cfg.model.data_preprocessor.size == (512, 512)
+        assert (optimizer.lr, optimizer.weight_decay) == (1e-4, 0.05)
+    elif family == 'cascade':
+        assert cfg.train_cfg.max_epochs == 36
+        assert cfg.param_scheduler[1].milestones == [27, 33]
+        assert cfg.train_dataloader.dataset.pipeline[3].type == 'RandomChoice'  # 3x ms aug
+        assert (optimizer.lr, optimizer.weight_decay) == (1e-4, 0.05)
+        heads = cfg.model.roi_head.bbox_head
+        assert [h.num_shared_convs for h in heads] == [4, 4, 4]
+        assert all(h.loss_bbox.type == 'GIoULoss' for h in heads)
+    else:
+        assert cfg.train_cfg.max_epochs == 12 and cfg.model.num_queries == 900
+        assert (optimizer.lr, optimizer.weight_decay) == (1e-4, 1e-4)
+
+    model = build(cfg)
+    assert type(model.backbone).__module__ == 'mmtwins.models.backbones.twins'
+    # the model zoo's table (tools/analysis/get_flops.py --table) has this model's sizes
+    params, backbone_params = zoo_row(FAMILIES[family][0].format(key))[2:4]
+    assert params == f'{sum(p.numel() for p in model.parameters()) / 1e6:.2f}'
+    assert backbone_params == f'{sum(p.numel() for p in model.backbone.parameters()) / 1e6:.2f}'
+    assert tuple(model.backbone.out_indices) == levels
+    widths = [variant.settings['embed_dims'][i] for i in levels]
+    assert model.backbone.out_channels == widths
+    x = torch.randn(1, 3, 64, 64)
+    model.eval()
+    with torch.no_grad():
+        feats = model.extract_feat(x)
+        if family == 'mask2former':
+            assert list(cfg.model.decode_head.in_channels) == widths
+            assert [f.shape[1] for f in feats] == widths
+            # the pixel decoder takes the four maps: its input layers fit the widths
+            mask_features, multi_scale = model.decode_head.pixel_decoder(feats)
+            assert mask_features.shape == (1, 256, 16, 16) and len(multi_scale) == 3
+        else:
+            assert list(cfg.model.neck.in_channels) == widths
+            # FPN: strides 4-64; DINO's ChannelMapper: 8-32 plus a stride-64 level
+            strides = (4, 8, 16, 32, 64) if family == 'cascade' else (8, 16, 32, 64)
+            assert [tuple(f.shape[1:]) for f in feats] == [(256, 64 // s, 64 // s)
+                                                           for s in strides]
+
+
+def _groups(family, key):
+    from mmengine.optim import build_optim_wrapper
+    cfg = load(family, key)
+    model = build(cfg)
+    wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+    lr, wd = {}, {}
+    for group in wrapper.optimizer.param_groups:
+        for p in group['params']:
+            lr[id(p)], wd[id(p)] = group['lr'], group['weight_decay']
+    return cfg, {n: (lr[id(p)], wd[id(p)]) for n, p in model.named_parameters()}
+
+
+@pytest.mark.parametrize('family', list(FAMILIES))
+@pytest.mark.parametrize('key', ['svt_s', 'pcpvt_s'])
+def test_optimizer_groups_hit_twins_norms_and_pegs(family, key):
+    cfg, groups = _groups(family, key)
+    base_lr, base_wd = cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay
+    backbone_lr = base_lr * (1.0 if family == 'cascade' else 0.1)
+    backbone = {n: v for n, v in groups.items() if n.startswith('backbone.')}
+    no_decay = [n for n in backbone if any(k in n for k in NO_DECAY)]
+    pegs = [n for n in no_decay if '.peg.' in n]
+    assert len(pegs) == 8  # 4 PEGs, weight and bias
+    # patch-embedding, block and sub-sampling norms (+ SVT's stage norms)
+    assert len(no_decay) - len(pegs) > 40
+    for name, (lr, wd) in backbone.items():
+        expected = (backbone_lr, 0.0 if name in no_decay else base_wd)
+        assert (lr, wd) == pytest.approx(expected), name
+    heads = {n: v for n, v in groups.items() if not n.startswith('backbone.')}
+    assert all(lr == pytest.approx(base_lr) for lr, _ in heads.values())
+    if family == 'mask2former':
+        # the host's rules stay: query and level embeddings and the heads' norms, no decay
+        for name in ('decode_head.query_embed.weight', 'decode_head.query_feat.weight',
+                     'decode_head.level_embed.weight',
+                     'decode_head.transformer_decoder.layers.0.norms.0.weight'):
+            assert heads[name][1] == 0.0, name
+        assert heads['decode_head.cls_embed.weight'][1] == base_wd
+    else:
+        # the detectors' heads keep the configured decay (as the hosts' recipes)
+        assert all(wd == base_wd for _, wd in heads.values())
+
+
+# ----------------------------------------------------------------------------- slow tier
+# User-style overlays (as tests/helpers/toy_overlays.py): the shipped config by absolute path,
+# toy data, tiny images, 2-4 iterations, batch 2, few queries.
+
+SEG = '''
+_base_ = [{base!r}]
+data_root = {data_root!r}
+crop_size = (64, 64)
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='RandomResize', scale=(160, 64), ratio_range=(0.9, 1.1), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(160, 64), keep_ratio=True),
+    dict(type='LoadAnnotations', reduce_zero_label=True),
+    dict(type='PackSegInputs')
+]
+model = dict(data_preprocessor=dict(size=crop_size), backbone=dict(init_cfg=None),
+             decode_head=dict(num_queries=10, train_cfg=dict(num_points=1024)))
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+train_cfg = dict(max_iters={iters}, val_interval={iters})
+param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end={iters})]
+default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval={iters}))
+randomness = dict(seed=0)
+'''
+
+DET = '''
+_base_ = [{base!r}]
+data_root = {data_root!r}
+img_scale = (96, 64)
+model = dict(backbone=dict(init_cfg=None){model})
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask={masks}),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask={masks}),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
+]
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+train_cfg = dict(max_epochs=1, val_interval=1)
+default_hooks = dict(logger=dict(interval=1))
+randomness = dict(seed=0)
+'''
+
+# the cascade keeps every box, so that the untrained model has results to score; 100
+# proposals per toy image instead of 2000/1000 (three box heads and a mask head run on them)
+CASCADE_MODEL = (',\n             train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=100)),'
+                 '\n             test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100),'
+                 '\n                           rcnn=dict(score_thr=0.0, max_per_img=20))')
+# DINO selects num_queries encoder tokens with topk: the toy images at 64x80 give 108 tokens
+# (strides 8-64), too few for 900 queries
+DINO_MODEL = (', num_queries=30, test_cfg=dict(max_per_img=30),\n'
+              '             dn_cfg=dict(group_cfg=dict(num_dn_queries=20))')
+
+
+def overlay(tmp_path, family, key, toy):
+    # a user's config inheriting the shipped one by name, as in a project of their own
+    base = 'mmtwins::' + FAMILIES[family][0].format(key)
+    if family == 'mask2former':
+        text = SEG.format(base=base, data_root=toy['ade'], iters=2)
+    else:
+        text = DET.format(base=base, data_root=toy['coco'].rstrip('/') + '/',
+                          masks=family == 'cascade',
+                          model={'dino': DINO_MODEL, 'cascade': CASCADE_MODEL}[family])
+    path = tmp_path / f'user_{family}_{key}.py'
+    path.write_text(text)
+    return path
+
+
+def metrics_line(proc):
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('[mmtwins] metrics: ')][-1]
+    return json.loads(line[len('[mmtwins] metrics: '):])
+
+
+def val_metrics(work):
+    """The last validation record of a training run (mmengine's vis_data/scalars.json)."""
+    records = []
+    for path in sorted(glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))):
+        with open(path) as f:
+            records += [r for r in map(json.loads, filter(str.strip, f)) if 'loss' not in r]
+    assert records, f'no validation in {work}'
+    return records[-1]
+
+
+def train(cfg, work, family, key):
+    # SVT-S models are evaluated by tools/test.py afterwards: no validation while training
+    args = ['--work-dir', str(work)] + (['--cfg-options', 'train_cfg.val_begin=100']
+                                        if key == 'svt_s' else [])
+    if (family, key) != ('mask2former', 'svt_s'):
+        return tool(['tools/train.py', str(cfg)] + args)
+    # Mask2Former averages its mask and class losses over all processes' targets
+    # (reduce_mean): trained by tools/dist_train.sh on 2 CPU processes (gloo)
+    env = dict(os.environ, PORT='29661', PYTHON=sys.executable)
+    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2'] + args, cwd=REPO_ROOT,
+                          env=env, capture_output=True, text=True, timeout=900)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-5000:]
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log
+    return proc
+
+
+def assert_demo_draws(tmp_path, cfg, ckpt, images):
+    """tools/demo.py on the head's outputs: one picture per image, with something drawn."""
+    import numpy as np
+    from PIL import Image
+    out = tmp_path / 'demo'
+    proc = tool(['tools/demo.py', images, str(cfg), str(ckpt), '--out-dir', str(out),
+                 '--score-thr', '0.0'])
+    names = sorted(os.listdir(images))
+    assert f'[mmtwins] wrote {len(names)} picture(s)' in proc.stdout
+    for name in names:
+        with Image.open(osp.join(images, name)) as src, Image.open(out / 'vis' / name) as pic:
+            assert pic.size == src.size
+            drawn = np.abs(np.asarray(pic.convert('RGB'), dtype=np.int16)
+                           - np.asarray(src.convert('RGB'), dtype=np.int16)).max(-1) > 30
+            assert drawn.mean() > 0.01, name  # masks, label maps or boxes cover the picture
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('family', list(FAMILIES))
+@pytest.mark.parametrize('key', ['svt_s', 'pcpvt_s'])
+def test_trains_and_evaluates_on_toy_data(toy, tmp_path, family, key):
+    cfg = overlay(tmp_path, family, key, toy)
+    work = tmp_path / 'work'
+    train(cfg, work, family, key)
+    losses = [r['loss'] for r in scalars(work)]
+    # ADE: 2 iterations; COCO: one epoch of the 4 toy images, batch 2
+    assert len(losses) == 2, losses
+    assert all(loss == loss and loss > 0 for loss in losses)  # finite
+    ckpt = work / ('iter_2.pth' if family == 'mask2former' else 'epoch_1.pth')
+    assert ckpt.exists()
+    expected = {'mask2former': {'mIoU', 'aAcc'}, 'cascade': {'coco/bbox_mAP', 'coco/segm_mAP'},
+                'dino': {'coco/bbox_mAP'}}[family]
+    if key != 'svt_s':  # evaluated by the validation at the end of training
+        assert expected <= set(val_metrics(work)), val_metrics(work)
+        return
+    with pytest.raises(AssertionError, match='no validation'):
+        val_metrics(work)
+    metrics = metrics_line(tool(['tools/test.py', str(cfg), str(ckpt), '--work-dir', str(work)]))
+    assert expected <= set(metrics), metrics
+    images = (osp.join(toy['ade'], 'images', 'validation') if family == 'mask2former'
+              else osp.join(toy['coco'], 'val2017'))
+    assert_demo_draws(tmp_path, cfg, ckpt, images)
