@@ -1,7 +1,7 @@
 """Test (evaluate) a checkpoint of an mmdet or mmseg config.
 
     python tools/test.py CONFIG CHECKPOINT_OR_URL [--work-dir DIR] [--out FILE_OR_DIR]
-                         [--show-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
+                         [--show-dir DIR] [--compile] [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
 import json
@@ -12,7 +12,8 @@ from .checkpoint import CheckpointError, resolve_checkpoint_path
 from .cli.config_checks import load_config
 from .cli.data_checks import check_data
 from .cli.devices import adapt_to_device
-from .cli.run import add_run_args, build_runner, default_work_dir, parse_run_args, run_main
+from .cli.run import (add_run_args, build_runner, default_work_dir, enable_compile, parse_run_args,
+                      run_main)
 from .errors import ConfigError
 
 
@@ -78,6 +79,8 @@ def main(argv=None) -> int:
         enable_pictures(cfg, args)
     if args.out:
         enable_outputs(cfg, args.out)
+    if args.compile:
+        enable_compile(cfg)
     check_data(cfg, ['test_dataloader'])
     adapt_to_device(cfg, args.launcher)
     runner = build_runner(cfg)

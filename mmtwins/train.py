@@ -1,6 +1,6 @@
 """Train an mmdet or mmseg config (the config's ``default_scope`` decides).
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp] [--compile]
                           [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]
 """
 import argparse
@@ -10,7 +10,8 @@ import sys
 from .cli.config_checks import check_batch_norm_batch, ensure_atomic_checkpoints, load_config
 from .cli.data_checks import check_data
 from .cli.devices import adapt_to_device
-from .cli.run import add_run_args, build_runner, default_work_dir, parse_run_args, run_main
+from .cli.run import (add_run_args, build_runner, default_work_dir, enable_compile, parse_run_args,
+                      run_main)
 from .engine.checkpointing import find_resumable_checkpoint
 from .errors import CheckpointNotFoundError, ConfigError
 
@@ -52,6 +53,8 @@ def main(argv=None) -> int:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     if args.amp:
         enable_amp(cfg)
+    if args.compile:
+        enable_compile(cfg)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise ConfigError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size')

@@ -15,6 +15,21 @@ def add_run_args(parser, example_option: str) -> None:
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
                         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--compile', action='store_true',
+                        help="torch.compile (mmengine's compile setting): the training step, "
+                        'and backbone, neck and decode head for validation and testing; the '
+                        'first iterations compile, slowly')
+
+
+def enable_compile(cfg) -> None:
+    """``--compile``: mmengine's ``compile`` setting (its train_step), and
+    :class:`~mmtwins.engine.CompileForInferenceHook` for validation and testing."""
+    if not cfg.get('compile'):
+        cfg.compile = True
+    hooks = list(cfg.get('custom_hooks') or [])
+    names = ('CompileForInferenceHook', 'mmtwins.CompileForInferenceHook')
+    if not any(isinstance(h, dict) and h.get('type') in names for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type='CompileForInferenceHook')]
 
 
 def parse_run_args(parser, argv=None):

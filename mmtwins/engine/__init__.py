@@ -1,8 +1,10 @@
 """Training helpers registered for mmengine (available from every OpenMMLab scope)."""
 from .checkpointing import AtomicLocalBackend, find_resumable_checkpoint
+from .compile_hook import CompileForInferenceHook
 from .layer_decay import TwinsLayerDecayOptimWrapperConstructor
 from .load_check import CheckpointCompatibilityHook
 from .optim_wrapper import AutocastOptimWrapper
 
 __all__ = ['AtomicLocalBackend', 'AutocastOptimWrapper', 'CheckpointCompatibilityHook',
+           'CompileForInferenceHook',
            'TwinsLayerDecayOptimWrapperConstructor', 'find_resumable_checkpoint']

@@ -2,6 +2,7 @@
 
 Speed itself is measured by tools/analysis/benchmark.py, not asserted here.
 """
+import json
 import re
 
 import pytest
@@ -77,17 +78,27 @@ def test_get_flops_tool():
 
 
 @pytest.mark.slow
-def test_benchmark_tool_runs():
+def test_benchmark_tool_runs(tmp_path):
+    out_json = tmp_path / 'bench.json'
     proc = run_python(['tools/analysis/benchmark.py', '--variants', 'svt_s', '--infer-sizes',
-                       '64x64', '--train-size', '64x64', '--repeats', '1', '--warmup', '0',
-                       '--train-batch', '1'])
+                       '64x64', '--train-sizes', '64x64', '--repeats', '1', '--warmup', '0',
+                       '--train-batch', '1', '--dtypes', 'fp32', 'bf16', '--peers', 'mmseg',
+                       '--lsa-split-ab', '--json', str(out_json)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
-    assert 'measured fp32 matmul' in out
-    assert re.search(r'svt_s\s+infer 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x\s+mmtwins [\d.]+ '
-                     r'GFLOP/s = \d+% of matmul', out)
-    assert re.search(r'svt_s\s+train 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x', out)
-    assert re.search(r'svt_s\s+train peak memory\s+\d+MB\s+\d+MB\s+[\d.]+x\s+with_cp: \d+MB', out)
+    assert 'measured fp32 matmul' in out and 'measured bf16 matmul' in out
+    for dtype in ('fp32', 'bf16'):
+        assert re.search(rf'svt_s\s+{dtype}\s+infer 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x\s+'
+                         r'[\d.]+ GFLOP/s = \d+% of matmul .*LSA split: [\d.]+ms', out)
+        assert re.search(rf'svt_s\s+{dtype}\s+train 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x',
+                         out)
+        assert re.search(rf'svt_s\s+{dtype}\s+peak memory\s+\d+MB\s+\d+MB\s+[\d.]+x\s+'
+                         r'with_cp: \d+MB', out)
+    results = json.loads(out_json.read_text())
+    assert set(results['matmul_gflops']) == {'fp32', 'bf16'} and results['peers'] == ['mmseg']
+    rows = results['variants']['svt_s']
+    assert rows['bf16 infer 64x64']['mmtwins'] > 0 and rows['fp32 train 64x64']['mmseg'] > 0
+    assert rows['bf16 train 64x64 peak memory']['mmtwins+cp'] > 0
 
 
 @pytest.mark.slow  # a tool in a subprocess

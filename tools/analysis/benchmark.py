@@ -1,19 +1,23 @@
 #!/usr/bin/env python
-"""Benchmark mmtwins' Twins backbones against mmsegmentation's PCPVT/SVT.
+"""Benchmark mmtwins' Twins backbones against mmsegmentation's PCPVT/SVT and timm's Twins.
 
-Both are built with the same architecture and loaded with the same weights; timings are
-interleaved in one run (warm-up, then medians), so machine noise hits both alike.
+The peers are built with the same architecture and loaded with the same weights; timings are
+interleaved in one run (warm-up, then medians), so machine noise hits all alike. timm joins
+where it is importable (it needs torchvision, which mmtwins never installs).
 
-    python tools/analysis/benchmark.py                       # SVT-S and PCPVT-S, the targets
+    python tools/analysis/benchmark.py                       # SVT-S and PCPVT-S, fp32
+    python tools/analysis/benchmark.py --dtypes fp32 bf16    # also under bf16 autocast
     python tools/analysis/benchmark.py --variants svt_b --infer-sizes 512x512 --device cuda
     python tools/analysis/benchmark.py --config-iter          # also one UPerNet iteration
+    python tools/analysis/benchmark.py --only-segmentor-compile   # UPerNet eager vs --compile
 
-Prints, per variant: inference (no grad) and training-step (forward + backward) times of
-both and their ratios; peak memory of a training step (each measured in a fresh process;
-mmtwins with and without ``with_cp``); mmtwins' achieved GFLOP/s next to the machine's
-measured fp32 matmul GFLOP/s.
+Prints, per variant and precision: inference (no grad) and training-step (forward +
+backward) times and the ratios to each peer; peak memory of a training step (on CPU each
+measured in a fresh process; mmtwins with and without ``with_cp``); mmtwins' achieved
+GFLOP/s next to the machine's measured matmul GFLOP/s in that precision.
 """
 import argparse
+import contextlib
 import json
 import os
 import os.path as osp
@@ -31,6 +35,50 @@ from mmtwins.cli.backbone import ARCHS as VARIANTS
 def parse_size(text):
     h, w = text.lower().split('x')
     return int(h), int(w)
+
+
+DTYPES = {'fp32': None, 'bf16': torch.bfloat16, 'fp16': torch.float16}
+
+
+def autocast(device, dtype):
+    """Autocast to ``dtype`` ('bf16', 'fp16'), or nothing for 'fp32'."""
+    if DTYPES[dtype] is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device, dtype=DTYPES[dtype])
+
+
+def timm_available():
+    try:
+        import timm  # noqa: F401
+    except Exception:  # ImportError, or a torchvision that does not match torch
+        return False
+    return True
+
+
+def build_timm(variant, ours, device):
+    """timm's Twins of the same variant, with ``ours``' weights; its forward returns the
+    four stage maps, as ours does."""
+    import timm
+
+    from mmtwins.checkpoint.convert import _rename
+    from mmtwins.variants import VARIANTS as INFO
+    model = timm.create_model(INFO[variant].timm, pretrained=False, num_classes=0)
+    ours_sd = ours.state_dict()
+    # ours' weights under timm's names (timm's layout is the official one)
+    theirs_sd = {}
+    for key, value in model.state_dict().items():
+        name = _rename(key, 'official')
+        theirs_sd[key] = ours_sd[name] if name in ours_sd else value
+    model.load_state_dict(theirs_sd)
+
+    class Maps(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net.forward_intermediates(x, intermediates_only=True)
+    return Maps(model).to(device)
 
 
 def build_pair(variant, device, with_cp=False, need_mmseg=True):
@@ -86,31 +134,33 @@ def interleaved(fns, device, warmup, repeats):
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def matmul_gflops(device, n=2048, repeats=10):
-    a = torch.randn(n, n, device=device)
-    b = torch.randn(n, n, device=device)
+def matmul_gflops(device, n=2048, repeats=10, dtype='fp32'):
+    a = torch.randn(n, n, device=device, dtype=DTYPES[dtype] or torch.float32)
+    b = torch.randn(n, n, device=device, dtype=DTYPES[dtype] or torch.float32)
     for _ in range(3):
         a @ b
     t = statistics.median(timed(lambda: a @ b, device) for _ in range(repeats))
     return 2 * n ** 3 / t / 1e9
 
 
-def train_step_fn(model, x):
+def train_step_fn(model, x, dtype='fp32'):
     model.train()
 
     def step():
         for p in model.parameters():
             p.grad = None
-        outs = model(x)
-        sum(o.float().mean() for o in outs).backward()
+        with autocast(x.device.type, dtype):
+            outs = model(x)
+            loss = sum(o.float().mean() for o in outs)
+        loss.backward()
     return step
 
 
-def infer_fn(model, x):
+def infer_fn(model, x, dtype='fp32'):
     model.eval()
 
     def run():
-        with torch.no_grad():
+        with torch.no_grad(), autocast(x.device.type, dtype):
             model(x)
     return run
 
@@ -120,56 +170,92 @@ def _rss_bytes():
         return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE')
 
 
+def build_impl(impl, variant, device):
+    """One benchmarked backbone: 'mmtwins', 'mmtwins+cp' (with_cp), 'mmseg' or 'timm'."""
+    ours, theirs = build_pair(variant, device, with_cp=impl == 'mmtwins+cp',
+                              need_mmseg=impl == 'mmseg')
+    if impl == 'mmseg':
+        return theirs
+    if impl == 'timm':
+        return build_timm(variant, ours, device)
+    return ours
+
+
+def split_windows(fn):
+    """``fn`` run with SVT's LSA split: padding-free windows unmasked, border windows
+    redone with the mask (``SPLIT_MASKED_WINDOWS``; off by default)."""
+    import importlib
+    attention = importlib.import_module('mmtwins.models.layers.attention')
+
+    def run():
+        attention.SPLIT_MASKED_WINDOWS = True
+        try:
+            fn()
+        finally:
+            attention.SPLIT_MASKED_WINDOWS = False
+    return run
+
+
+def cuda_peak(model, x, dtype):
+    """Peak CUDA memory that one training step adds, in this process."""
+    step = train_step_fn(model, x, dtype)
+    step()  # warm-up: one-time buffers (kernels, workspaces) are not the step's memory
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    base = torch.cuda.memory_allocated()
+    step()
+    torch.cuda.synchronize()
+    return torch.cuda.max_memory_allocated() - base
+
+
 def memory_worker(args):
     """One training step in this (fresh) process; prints the peak memory it added.
 
-    On CUDA: ``max_memory_allocated``. On CPU: the peak resident set size above the level
-    before the step, sampled every 0.2 ms; the parent starts this process with glibc's
-    mmap threshold fixed low, so tensors are returned to the OS when freed and the
-    resident size follows the live tensors.
+    On CPU: the peak resident set size above the level before the step, sampled every
+    0.2 ms; the parent starts this process with glibc's mmap threshold fixed low, so
+    tensors are returned to the OS when freed and the resident size follows the live
+    tensors. (On CUDA ``max_memory_allocated`` is exact in-process: see :func:`cuda_peak`.)
     """
+    import gc
     import threading
-    impl, variant, size, batch, device = args
+    impl, variant, size, batch, device, dtype = args
     h, w = parse_size(size)
-    ours, theirs = build_pair(variant, device, with_cp=impl == 'mmtwins+cp',
-                              need_mmseg=impl == 'mmseg')
-    model = theirs if impl == 'mmseg' else ours
-    ours = theirs = None
+    model = build_impl(impl, variant, device)
     x = torch.randn(int(batch), 3, h, w, device=device)
-    step = train_step_fn(model, x)
-    step()  # warm-up: one-time buffers (kernels, caches) are not the step's memory
     if device == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        step()
-        torch.cuda.synchronize()
-        peak = torch.cuda.max_memory_allocated() - base
-    else:
-        import gc
-        gc.collect()
-        base = _rss_bytes()
-        high = [base]
-        done = threading.Event()
+        print(json.dumps(dict(peak_bytes=cuda_peak(model, x, dtype))))
+        return
+    step = train_step_fn(model, x, dtype)
+    step()  # warm-up: one-time buffers are not the step's memory
+    gc.collect()
+    base = _rss_bytes()
+    high = [base]
+    done = threading.Event()
 
-        def sample():
-            while not done.is_set():
-                high[0] = max(high[0], _rss_bytes())
-                time.sleep(0.0002)
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        step()
-        done.set()
-        sampler.join()
-        peak = high[0] - base
-    print(json.dumps(dict(peak_bytes=peak)))
+    def sample():
+        while not done.is_set():
+            high[0] = max(high[0], _rss_bytes())
+            time.sleep(0.0002)
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    step()
+    done.set()
+    sampler.join()
+    print(json.dumps(dict(peak_bytes=high[0] - base)))
 
 
-def peak_memory(impl, variant, size, batch, device):
+def peak_memory(impl, variant, size, batch, device, dtype='fp32'):
+    if device == 'cuda':  # exact in-process; models built here are freed after
+        h, w = parse_size(size)
+        model = build_impl(impl, variant, device)
+        peak = cuda_peak(model, torch.randn(batch, 3, h, w, device=device), dtype)
+        del model
+        torch.cuda.empty_cache()
+        return peak
     env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='65536', MALLOC_TRIM_THRESHOLD_='0')
     proc = subprocess.run([sys.executable, osp.abspath(__file__), '--_memory-worker', impl,
-                           variant, size, str(batch), device], capture_output=True, text=True,
-                          env=env)
+                           variant, size, str(batch), device, dtype], capture_output=True,
+                          text=True, env=env)
     if proc.returncode:
         raise RuntimeError(f'memory worker failed:\n{proc.stderr[-2000:]}')
     return json.loads(proc.stdout.strip().splitlines()[-1])['peak_bytes']
@@ -219,14 +305,52 @@ def config_iteration(args, device):
     return interleaved(fns, device, warmup=1, repeats=args.config_repeats)
 
 
+def segmentor_compile(args, device):
+    """The whole UPerNet-SVT-S segmentor, inference at --config-crop (random weights): eager
+    against ``--compile`` (CompileForInferenceHook's modules: backbone, neck, decode head)."""
+    import copy
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from mmtwins.cli.devices import replace_norm_type
+    from mmtwins.engine.compile_hook import compile_modules
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
+        __file__)))), 'configs', 'upernet_twins_svt_s_ade20k.py'))
+    cfg.model.backbone.init_cfg = None
+    if device == 'cpu':
+        replace_norm_type(cfg.model, 'SyncBN', 'BN')
+    eager = MODELS.build(cfg.model).to(device).eval()
+    compiled = copy.deepcopy(eager)
+    h, w = parse_size(args.config_crop)
+    x = torch.randn(1, 3, h, w, device=device)
+    with torch.no_grad():
+        ref = eager(x)
+        compile_modules(compiled, {})
+        compile_s = timed(lambda: compiled(x), device)  # the first call compiles
+        diff = ((compiled(x) - ref).abs().max() / ref.abs().max()).item()
+    t = interleaved({'eager': infer_fn(eager, x), 'compiled': infer_fn(compiled, x)}, device,
+                    args.warmup, args.repeats)
+    return dict(t, compile_s=compile_s, max_rel_diff=diff)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--variants', nargs='+', default=['svt_s', 'pcpvt_s'],
                         choices=sorted(VARIANTS))
     parser.add_argument('--infer-sizes', nargs='+', default=['512x512', '800x1344'])
     parser.add_argument('--infer-batch', type=int, default=1)
-    parser.add_argument('--train-size', default='512x512')
+    parser.add_argument('--train-sizes', '--train-size', nargs='+', default=['512x512'])
     parser.add_argument('--train-batch', type=int, default=2)
+    parser.add_argument('--dtypes', nargs='+', default=['fp32'], choices=sorted(DTYPES),
+                        help='precisions: fp32, and bf16/fp16 under torch.autocast')
+    parser.add_argument('--peers', nargs='+', choices=('mmseg', 'timm'),
+                        help='compare with these (default: mmseg, and timm if importable)')
+    parser.add_argument('--lsa-split-ab', action='store_true',
+                        help='also time SVT with its LSA split into padding-free windows '
+                        '(unmasked) and border windows (masked), see SPLIT_MASKED_WINDOWS')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=7)
@@ -235,8 +359,13 @@ def main(argv=None):
                         help='also time one UPerNet SVT-S training iteration, ours vs mmseg')
     parser.add_argument('--config-crop', default='512x512')
     parser.add_argument('--config-repeats', type=int, default=3)
+    parser.add_argument('--segmentor-compile', action='store_true',
+                        help='also time whole UPerNet-SVT-S inference at --config-crop, eager '
+                        'vs --compile (torch.compile of backbone, neck and decode head)')
+    parser.add_argument('--only-segmentor-compile', action='store_true',
+                        help='only that (no backbone rows)')
     parser.add_argument('--json', help='also write the results here')
-    parser.add_argument('--_memory-worker', nargs=5, help=argparse.SUPPRESS)
+    parser.add_argument('--_memory-worker', nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args._memory_worker:
         return memory_worker(args._memory_worker)
@@ -244,55 +373,104 @@ def main(argv=None):
     device = args.device
     torch.manual_seed(0)
     from mmtwins.utils.flops import count_flops
-    peak = matmul_gflops(device)
+    peers = args.peers or (['mmseg'] + (['timm'] if timm_available() else []))
+    peaks = {dtype: matmul_gflops(device, dtype=dtype) for dtype in args.dtypes}
     hardware = (torch.cuda.get_device_name() if device == 'cuda'
                 else platform.processor() or platform.machine())
     print(f'mmtwins benchmark {time.strftime("%Y-%m-%d")}: torch {torch.__version__}, '
-          f'{device} ({hardware}, {torch.get_num_threads()} threads), fp32, medians of '
-          f'{args.repeats} after {args.warmup} warm-up')
-    print(f'measured fp32 matmul (2048^3): {peak:.1f} GFLOP/s\n')
-    results = dict(matmul_gflops=peak, device=device, variants={})
-    header = f'{"variant":8s} {"workload":28s} {"mmtwins":>10s} {"mmseg":>10s} {"speed-up":>9s}'
+          f'{device} ({hardware}, {torch.get_num_threads()} threads), medians of '
+          f'{args.repeats} after {args.warmup} warm-up; peers: {", ".join(peers)}')
+    for dtype, peak in peaks.items():
+        print(f'measured {dtype} matmul (2048^3): {peak:.1f} GFLOP/s')
+    print()
+    results = dict(matmul_gflops=peaks, device=device, hardware=hardware, peers=peers,
+                   variants={})
+    header = (f'{"variant":8s} {"prec":4s} {"workload":22s} {"mmtwins":>9s} '
+              + ''.join(f'{p:>9s} ' for p in peers)
+              + ''.join(f'{"/" + p:>7s} ' for p in peers))
     print(header)
     print('-' * len(header))
-    for variant in args.variants:
-        ours, theirs = build_pair(variant, device)
+
+    def row(variant, dtype, workload, t, extra=''):
+        cells = f'{t["mmtwins"] * 1e3:7.1f}ms ' + ''.join(
+            f'{t[p] * 1e3:7.1f}ms ' for p in peers) + ''.join(
+            f'{t[p] / t["mmtwins"]:6.2f}x ' for p in peers)
+        print(f'{variant:8s} {dtype:4s} {workload:22s} {cells}{extra}', flush=True)
+
+    for variant in ([] if args.only_segmentor_compile else args.variants):
+        ours, mmseg_model = build_pair(variant, device, need_mmseg='mmseg' in peers)
+        models = dict(mmtwins=ours, mmseg=mmseg_model)
+        if 'timm' in peers:
+            try:
+                models['timm'] = build_timm(variant, ours, device)
+            except Exception as err:  # e.g. a timm without forward_intermediates
+                if args.peers:
+                    raise
+                print(f'timm left out: {type(err).__name__}: {err}')
+                peers = [p for p in peers if p != 'timm']
+        split_ab = args.lsa_split_ab and type(ours).__name__ == 'TwinsSVT'
         res = results['variants'][variant] = {}
-        for size in args.infer_sizes:
-            h, w = parse_size(size)
-            x = torch.randn(args.infer_batch, 3, h, w, device=device)
-            t = interleaved({'mmtwins': infer_fn(ours, x), 'mmseg': infer_fn(theirs, x)},
-                            device, args.warmup, args.repeats)
-            flops = count_flops(lambda: ours.eval()(x), ours)['total']
-            gflops = flops / t['mmtwins'] / 1e9
-            res[f'infer {size}'] = dict(t, flops=flops, gflops=gflops)
-            print(f'{variant:8s} {f"infer {args.infer_batch}x3x{size}":28s} '
-                  f'{t["mmtwins"] * 1e3:8.1f}ms {t["mmseg"] * 1e3:8.1f}ms '
-                  f'{t["mmseg"] / t["mmtwins"]:8.2f}x   mmtwins {gflops:.1f} GFLOP/s = '
-                  f'{100 * gflops / peak:.0f}% of matmul ({flops / 1e9:.1f} GFLOP)')
-        h, w = parse_size(args.train_size)
-        x = torch.randn(args.train_batch, 3, h, w, device=device)
-        t = interleaved({'mmtwins': train_step_fn(ours, x), 'mmseg': train_step_fn(theirs, x)},
-                        device, 1, max(3, args.repeats // 2))
-        res[f'train {args.train_size}'] = t
-        print(f'{variant:8s} {f"train {args.train_batch}x3x{args.train_size}":28s} '
-              f'{t["mmtwins"] * 1e3:8.1f}ms {t["mmseg"] * 1e3:8.1f}ms '
-              f'{t["mmseg"] / t["mmtwins"]:8.2f}x')
-        ours = theirs = None  # free them before the memory workers run
-        if not args.no_memory:
-            mem = {impl: peak_memory(impl, variant, args.train_size, args.train_batch, device)
-                   for impl in ('mmtwins', 'mmtwins+cp', 'mmseg')}
-            res['peak_memory'] = mem
-            print(f'{variant:8s} {"train peak memory":28s} {mem["mmtwins"] / 2**20:8.0f}MB '
-                  f'{mem["mmseg"] / 2**20:8.0f}MB {mem["mmtwins"] / mem["mmseg"]:8.2f}x   '
-                  f'with_cp: {mem["mmtwins+cp"] / 2**20:.0f}MB = '
-                  f'{mem["mmtwins+cp"] / mem["mmseg"]:.2f}x of mmseg')
+        for dtype in args.dtypes:
+            for size in args.infer_sizes:
+                h, w = parse_size(size)
+                x = torch.randn(args.infer_batch, 3, h, w, device=device)
+                fns = {name: infer_fn(models[name], x, dtype) for name in ['mmtwins'] + peers}
+                if split_ab:
+                    fns['mmtwins split'] = split_windows(fns['mmtwins'])
+                t = interleaved(fns, device, args.warmup, args.repeats)
+                flops = count_flops(lambda: ours.eval()(x), ours)['total']
+                gflops = flops / t['mmtwins'] / 1e9
+                res[f'{dtype} infer {size}'] = dict(t, flops=flops, gflops=gflops)
+                extra = (f'{gflops:.0f} GFLOP/s = {100 * gflops / peaks[dtype]:.0f}% of '
+                         f'matmul ({flops / 1e9:.1f} GFLOP)')
+                if split_ab:
+                    extra += f'; LSA split: {t["mmtwins split"] * 1e3:.1f}ms'
+                row(variant, dtype, f'infer {args.infer_batch}x3x{size}', t, extra)
+            for size in args.train_sizes:
+                h, w = parse_size(size)
+                x = torch.randn(args.train_batch, 3, h, w, device=device)
+                fns = {name: train_step_fn(models[name], x, dtype)
+                       for name in ['mmtwins'] + peers}
+                if split_ab:
+                    fns['mmtwins split'] = split_windows(fns['mmtwins'])
+                t = interleaved(fns, device, 1, max(3, args.repeats // 2))
+                res[f'{dtype} train {size}'] = t
+                extra = (f'LSA split: {t["mmtwins split"] * 1e3:.1f}ms'
+                         if split_ab else '')
+                row(variant, dtype, f'train {args.train_batch}x3x{size}', t, extra)
+                if args.no_memory:
+                    continue
+                if device == 'cuda':  # in-process: the timed models stay where they are
+                    mem = {name: cuda_peak(models[name], x, dtype)
+                           for name in ['mmtwins'] + peers}
+                    mem['mmtwins+cp'] = peak_memory('mmtwins+cp', variant, size,
+                                                    args.train_batch, device, dtype)
+                else:
+                    mem = {impl: peak_memory(impl, variant, size, args.train_batch, device,
+                                             dtype) for impl in ['mmtwins', 'mmtwins+cp'] + peers}
+                res[f'{dtype} train {size} peak memory'] = mem
+                cells = f'{mem["mmtwins"] / 2**20:7.0f}MB ' + ''.join(
+                    f'{mem[p] / 2**20:7.0f}MB ' for p in peers) + ''.join(
+                    f'{mem["mmtwins"] / mem[p]:6.2f}x ' for p in peers)
+                print(f'{variant:8s} {dtype:4s} {"  peak memory":22s} {cells}with_cp: '
+                      f'{mem["mmtwins+cp"] / 2**20:.0f}MB', flush=True)
+        models = ours = mmseg_model = None
+        if device == 'cuda':
+            torch.cuda.empty_cache()
     if args.config_iter:
         t = config_iteration(args, device)
         results['config_iter'] = t
         print(f'{"svt_s":8s} {f"UPerNet iter {args.train_batch}x{args.config_crop}":28s} '
               f'{t["mmtwins"] * 1e3:8.1f}ms {t["mmseg"] * 1e3:8.1f}ms '
               f'{t["mmseg"] / t["mmtwins"]:8.2f}x')
+    if args.segmentor_compile or args.only_segmentor_compile:
+        t = segmentor_compile(args, device)
+        results['segmentor_compile'] = t
+        print(f'\n{"svt_s":8s} {f"UPerNet infer 1x3x{args.config_crop}":28s} '
+              f'{"eager":>10s} {"compiled":>10s} {"speed-up":>9s}\n'
+              f'{"":8s} {"":28s} {t["eager"] * 1e3:8.1f}ms {t["compiled"] * 1e3:8.1f}ms '
+              f'{t["eager"] / t["compiled"]:8.2f}x   compile (first call) '
+              f'{t["compile_s"]:.0f}s, logits max rel. diff {t["max_rel_diff"]:.1e}')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)

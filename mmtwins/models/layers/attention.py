@@ -166,15 +166,45 @@ class LocallyGroupedAttention(nn.Module):
         # (B, nh, ws, nw, ws, 3, heads, hd) -> (3, B*nh*nw, heads, ws*ws, hd): one copy
         qkv = qkv.view(B, nh, ws, nw, ws, 3, heads, C // heads).permute(5, 0, 1, 3, 6, 2, 4, 7)
         q, k, v = qkv.reshape(3, B * nh * nw, heads, ws * ws, C // heads).unbind(0)
-        out = attention(q, k, v, attn_mask=key_mask,
-                        dropout_p=self.attn_drop if self.training else 0.0,
-                        fused=self.fused)  # (B*nh*nw, heads, ws*ws, hd)
+        dropout_p = self.attn_drop if self.training else 0.0
+        if key_mask is not None and self.fused and SPLIT_MASKED_WINDOWS:
+            # only the last window row/column holds padding: the others run unmasked, on
+            # the fastest kernel; the border windows are redone with the mask
+            idx = border_windows(B, nh, nw, bool(pad_b), bool(pad_r), q.device)
+            out = attention(q, k, v, dropout_p=dropout_p)
+            border = attention(q[idx], k[idx], v[idx], attn_mask=key_mask[idx],
+                               dropout_p=dropout_p)
+            out = out.index_copy(0, idx, border)
+        else:
+            out = attention(q, k, v, attn_mask=key_mask, dropout_p=dropout_p,
+                            fused=self.fused)  # (B*nh*nw, heads, ws*ws, hd)
         # (B, nh, nw, heads, ws, ws, hd) -> (B, nh, ws, nw, ws, heads, hd) -> (B, Hp, Wp, C)
         out = out.view(B, nh, nw, heads, ws, ws, C // heads).permute(0, 1, 4, 2, 5, 3, 6)
         out = out.reshape(B, Hp, Wp, C)
         if pad_b or pad_r:
             out = out[:, :H, :W, :]
         return self.proj_drop(self.proj(out.reshape(B, N, C)))
+
+
+#: LSA with a padding mask: run the windows that hold no padding without the mask and redo
+#: only the border windows with it, for attention kernels that take no mask (flash). Off:
+#: on an H200 with torch 2.11, ``scaled_dot_product_attention`` runs cuDNN's fused flash
+#: kernel with the mask as without it (bf16; fp32 takes the memory-efficient kernel either
+#: way), and the split's extra calls cost more than they save (``benchmark.py
+#: --lsa-split-ab``). Kept for builds whose masked attention falls off the flash kernel.
+SPLIT_MASKED_WINDOWS = False
+
+
+def border_windows(batch_size: int, nh: int, nw: int, pad_b: bool, pad_r: bool,
+                   device=None) -> Tensor:
+    """Indices, in :class:`LocallyGroupedAttention`'s batch-major window order, of the
+    windows that hold padding: the last window row if the bottom is padded, the last
+    column if the right side is."""
+    local = [(nh - 1) * nw + j for j in range(nw)] if pad_b else []
+    if pad_r:
+        local += [i * nw + nw - 1 for i in range(nh - 1 if pad_b else nh)]
+    return torch.tensor([b * nh * nw + i for b in range(batch_size) for i in local],
+                        device=device)
 
 
 def stage_key_mask(mode: str, hw_shape: Tuple[int, int], window_size: int,
@@ -230,4 +260,4 @@ def _check_heads(embed_dims: int, num_heads: int) -> None:
 
 
 __all__ = ['attention', 'GlobalSubsampledAttention', 'LocallyGroupedAttention',
-           'window_padding_mask', 'stage_key_mask', 'WINDOW_PADDING_MODES']
+           'window_padding_mask', 'stage_key_mask', 'border_windows', 'WINDOW_PADDING_MODES']

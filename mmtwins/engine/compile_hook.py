@@ -1,0 +1,65 @@
+"""torch.compile for evaluation and inference, from mmengine's own ``compile`` setting.
+
+mmengine compiles ``train_step`` when a config sets ``compile`` (``True`` or a dict of
+``torch.compile`` options) and leaves validation and testing eager. This hook reads the same
+setting and compiles the network's modules in place (``nn.Module.compile``: parameter names and
+checkpoints stay as they are) before validation and testing: the backbone, the neck and a
+segmentor's decode head, which hold nearly all of the computation; data preprocessing and the
+heads' post-processing (NMS, box decoding, resizing) stay eager. ``tools/train.py --compile``
+and ``tools/test.py --compile`` set ``compile`` and add this hook; with the hosts' own scripts,
+add ``compile=True`` and ``dict(type='CompileForInferenceHook')`` in ``custom_hooks``.
+"""
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+#: the modules compiled, where the model has them
+TARGETS = ('backbone', 'neck', 'decode_head')
+
+
+def compile_options(cfg) -> dict:
+    """``torch.compile`` keyword arguments from a config's ``compile`` (None: not enabled)."""
+    setting = cfg.get('compile', None) if cfg is not None else None
+    if setting is None or setting is False:
+        return None
+    if setting is True:
+        return {}
+    if isinstance(setting, dict):
+        return dict(setting)
+    raise TypeError(f'compile must be True, False or a dict of torch.compile options, got '
+                    f'{type(setting).__name__}: {setting!r}')
+
+
+def compile_modules(model, options: dict, targets=TARGETS) -> list:
+    """Compile ``model``'s ``targets`` in place; returns the names compiled."""
+    model = model.module if is_model_wrapper(model) else model
+    done = []
+    for name in targets:
+        module = getattr(model, name, None)
+        if module is None or getattr(module, '_compiled_call_impl', None) is not None:
+            continue
+        module.compile(**options)
+        done.append(name)
+    return done
+
+
+@HOOKS.register_module()
+class CompileForInferenceHook(Hook):
+    """Compile the network for validation and testing when the config sets ``compile``."""
+
+    priority = 'LOW'
+
+    def _compile(self, runner) -> None:
+        options = compile_options(runner.cfg)
+        if options is None:
+            return
+        done = compile_modules(runner.model, options)
+        if done:
+            runner.logger.info(f'torch.compile({options or ""}) for inference: '
+                               f'{", ".join(done)} (the first batches compile, slowly)')
+
+    def before_val(self, runner) -> None:
+        self._compile(runner)
+
+    def before_test(self, runner) -> None:
+        self._compile(runner)

@@ -1,0 +1,71 @@
+"""--compile: mmengine's ``compile`` setting for training, CompileForInferenceHook for
+validation and testing; compiled outputs match eager ones."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+from helpers import REPO_ROOT, scalars, tool
+from helpers.toy_overlays import seg_overlay
+from mmengine.config import Config
+
+from mmtwins.cli.run import enable_compile
+from mmtwins.engine.compile_hook import compile_modules, compile_options
+
+# inductor's fused kernels sum in another order than eager: fp32 logits agree to about 1e-5
+RTOL, ATOL = 1e-4, 1e-4
+
+
+def test_enable_compile_sets_mmengines_setting_and_the_hook():
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'fpn_twins_pcpvt_s_ade20k.py'))
+    enable_compile(cfg)
+    assert cfg.compile is True
+    assert cfg.custom_hooks[-1] == dict(type='CompileForInferenceHook')
+    enable_compile(cfg)  # once only
+    assert [h['type'] for h in cfg.custom_hooks].count('CompileForInferenceHook') == 1
+    # a user's torch.compile options are kept
+    cfg.compile = dict(mode='max-autotune')
+    enable_compile(cfg)
+    assert compile_options(cfg) == dict(mode='max-autotune')
+    assert compile_options(Config(dict())) is None
+    with pytest.raises(TypeError, match='compile must be True, False or a dict'):
+        compile_options(Config(dict(compile='yes')))
+
+
+@pytest.mark.slow  # inductor compiles C++ kernels (about a minute on 2 cores)
+def test_compiled_segmentor_matches_eager():
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'fpn_twins_svt_s_ade20k.py'))
+    init_default_scope('mmseg')
+    cfg.model.backbone.init_cfg = None
+    model = MODELS.build(cfg.model).eval()
+    names = list(model.state_dict())
+    x = torch.randn(1, 3, 96, 128)
+    with torch.no_grad():
+        eager = model._forward(x)
+        assert compile_modules(model, {}) == ['backbone', 'neck', 'decode_head']
+        assert compile_modules(model, {}) == []  # already compiled
+        compiled = model._forward(x)
+    assert list(model.state_dict()) == names  # checkpoints load and save as before
+    assert model.backbone._compiled_call_impl is not None
+    torch.testing.assert_close(compiled, eager, rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.slow
+def test_test_tool_compile_gives_the_eager_metrics(toy, tmp_path):
+    cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=2)
+    work = tmp_path / 'work'
+    tool(['tools/train.py', str(cfg), '--work-dir', str(work)])
+    assert len(scalars(work)) == 2
+    # the validation at the end of training, eager: mmengine's vis_data/scalars.json
+    path, = work.glob('*/vis_data/scalars.json')
+    eager = [r for r in map(json.loads, path.read_text().splitlines()) if 'mIoU' in r][-1]
+    proc = tool(['tools/test.py', str(cfg), str(work / 'iter_2.pth'), '--work-dir', str(work),
+                 '--compile'])
+    assert 'torch.compile() for inference: backbone, neck, decode_head' in proc.stdout + \
+        proc.stderr
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith('[mmtwins] metrics: ')][-1]
+    metrics = json.loads(line[len('[mmtwins] metrics: '):])
+    for key in ('aAcc', 'mIoU', 'mAcc'):
+        assert metrics[key] == pytest.approx(eager[key], abs=0.02), key
