@@ -1,6 +1,6 @@
 """Run a trained model on images and write annotated pictures.
 
-    python tools/demo.py IMAGE_OR_DIR CONFIG CHECKPOINT --out-dir DIR [--device cpu]
+    python tools/demo.py IMAGE_OR_DIR CONFIG CHECKPOINT --out-dir DIR [--device cpu] [--amp]
 
 Detection, instance segmentation or semantic segmentation, as the config decides, through
 mmdet's ``DetInferencer`` / mmseg's ``MMSegInferencer``. The checkpoint (a file or a URL)
@@ -9,6 +9,7 @@ config's model completely (its backbone in any Twins layout), and its class name
 pictures; a checkpoint without class names gets the config dataset's.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import sys
@@ -30,6 +31,9 @@ def parse_args(argv=None):
     parser.add_argument('--device', default=None, help='cpu or cuda (default: cuda if any)')
     parser.add_argument('--score-thr', type=float, default=0.3,
                         help='detection: draw boxes above this score')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bf16 autocast on CPU, fp16 on GPU; '
+                        'post-processing stays fp32')
     return parser.parse_args(argv)
 
 
@@ -137,11 +141,24 @@ def main(argv=None) -> int:
     if cfg.default_scope == 'mmdet':
         inferencer.visualizer.dataset_meta = model.dataset_meta
     print(f'[mmtwins] class names from {origin}: {len(classes)} classes', flush=True)
-    if cfg.default_scope == 'mmdet':
-        inferencer(images, out_dir=args.out_dir, pred_score_thr=args.score_thr,
-                   no_save_pred=True)
-    else:
-        inferencer(images, out_dir=args.out_dir, show=False)
+    precision = contextlib.nullcontext()
+    if args.amp:
+        from .engine.amp import keep_postprocessing_fp32
+        from .utils.cpu import warn_if_bf16_is_slow
+        keep_postprocessing_fp32(model)
+        device_type = 'cuda' if str(device).startswith('cuda') else 'cpu'
+        dtype = torch.float16 if device_type == 'cuda' else torch.bfloat16
+        if device_type == 'cpu':
+            warn_if_bf16_is_slow()
+        precision = torch.autocast(device_type, dtype=dtype)
+        print(f'[mmtwins] mixed precision: {str(dtype)[6:]} autocast ({device_type}), '
+              f'post-processing in fp32', flush=True)
+    with precision:
+        if cfg.default_scope == 'mmdet':
+            inferencer(images, out_dir=args.out_dir, pred_score_thr=args.score_thr,
+                       no_save_pred=True)
+        else:
+            inferencer(images, out_dir=args.out_dir, show=False)
     vis_dir = osp.join(args.out_dir, 'vis')
     written = [f for f in os.listdir(vis_dir) if f.lower().endswith(IMAGE_EXTENSIONS)] \
         if osp.isdir(vis_dir) else []

@@ -1,7 +1,8 @@
 """Test (evaluate) a checkpoint of an mmdet or mmseg config.
 
     python tools/test.py CONFIG CHECKPOINT_OR_URL [--work-dir DIR] [--out FILE_OR_DIR]
-                         [--show-dir DIR] [--compile] [--cfg-options k=v ...] [--launcher pytorch]
+                         [--show-dir DIR] [--amp] [--compile] [--cfg-options k=v ...]
+                         [--launcher pytorch]
 """
 import argparse
 import json
@@ -29,6 +30,9 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='write pictures of the predictions here')
     parser.add_argument('--show', action='store_true', help='show pictures in a window')
     parser.add_argument('--wait-time', type=float, default=2, help='seconds per shown picture')
+    parser.add_argument('--amp', action='store_true',
+                        help='mixed precision: bf16 autocast on CPU, fp16 on GPU (test_cfg '
+                        'fp16=True); post-processing stays fp32')
     add_run_args(parser, 'test_dataloader.batch_size=1')
     return parse_run_args(parser, argv)
 
@@ -79,6 +83,9 @@ def main(argv=None) -> int:
         enable_pictures(cfg, args)
     if args.out:
         enable_outputs(cfg, args.out)
+    if args.amp:
+        from .engine.amp import enable_amp_inference
+        print(f'[mmtwins] mixed precision: {enable_amp_inference(cfg)}', flush=True)
     if args.compile:
         enable_compile(cfg)
     check_data(cfg, ['test_dataloader'])

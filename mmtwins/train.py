@@ -44,6 +44,8 @@ def enable_amp(cfg) -> None:
     else:
         wrapper['type'] = 'AutocastOptimWrapper'
         wrapper['dtype'] = 'bfloat16'
+    from .engine.amp import add_fp32_hook
+    add_fp32_hook(cfg)  # RoIAlign and post-processing in fp32 (mmcv has no bf16 RoIAlign)
 
 
 def main(argv=None) -> int:

@@ -79,6 +79,8 @@ def collect_env() -> 'OrderedDict[str, str]':
         env['device'] = f'cuda x{len(names)}: ' + ', '.join(sorted(set(names)))
     else:
         env['device'] = f'cpu ({torch.get_num_threads()} threads)'
+    from .cpu import cpu_bf16
+    env['cpu bf16'] = cpu_bf16()[1]
     return env
 
 
@@ -137,7 +139,16 @@ def known_issues(env) -> list:
     except Exception as exc:
         issues.append(f'torchvision is installed but broken ({type(exc).__name__}); mmtwins does '
                       f'not need it, but some mmdet code paths try it: pip uninstall torchvision.')
+    if 'cpu bf16' in env and not env['cpu bf16'].startswith('native') and \
+            not torch_cuda_available():
+        issues.append(f"CPU bf16 is {env['cpu bf16']}; --amp on this machine: expect no "
+                      f'speed-up; use fp32.')
     return issues
+
+
+def torch_cuda_available() -> bool:
+    import torch
+    return torch.cuda.is_available()
 
 
 def main() -> int:

@@ -60,3 +60,19 @@ def test_known_issues_say_what_to_do():
     assert 'mmcv 2.2.0: mmdet 3.3 and mmseg 1.2 refuse' in text
     assert 'without working compiled ops' in text and 'rebuild mmcv' in text
     assert 'mmdet does not import' in text
+    assert 'bf16' not in text  # no cpu bf16 entry: nothing claimed
+    env['cpu bf16'] = 'not native (neither AMX nor AVX512-BF16): bf16 autocast will be slow'
+    assert 'CPU bf16 is not native' in '\n'.join(known_issues(env))
+
+
+def test_cpu_bf16_is_read_from_the_cpu_flags(monkeypatch):
+    from mmtwins.utils import cpu
+    for flags, native, words in (({'avx2', 'amx_bf16', 'amx_tile'}, True, 'AMX'),
+                                 ({'avx512f', 'avx512_bf16'}, True, 'AVX512-BF16'),
+                                 ({'avx2', 'fma'}, False, 'slower than fp32'),
+                                 (set(), False, 'unknown')):
+        monkeypatch.setattr(cpu, 'cpu_flags', lambda flags=flags: flags)
+        cpu.cpu_bf16.cache_clear()
+        got_native, text = cpu.cpu_bf16()
+        assert got_native is native and words in text
+    cpu.cpu_bf16.cache_clear()

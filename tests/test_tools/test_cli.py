@@ -243,9 +243,13 @@ def test_demo_writes_pictures_and_refuses_unsafe_checkpoints(toy, tmp_path, kind
         images = osp.join(toy['coco'], 'val2017')
         ckpt = tmp_path / 'work' / 'epoch_1.pth'
     tool(['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'work')])
+    # detection under --amp: bf16 network, fp32 post-processing
+    amp = ['--amp'] if kind == 'det' else []
     proc = tool(['tools/demo.py', images, str(cfg), str(ckpt), '--out-dir',
-                 str(tmp_path / 'out'), '--score-thr', '0.0'])
+                 str(tmp_path / 'out'), '--score-thr', '0.0'] + amp)
     assert '[mmtwins] wrote 2 picture(s)' in proc.stdout
+    if amp:
+        assert 'mixed precision: bfloat16 autocast (cpu), post-processing in fp32' in proc.stdout
     for name in os.listdir(images):
         with Image.open(osp.join(images, name)) as src, \
                 Image.open(tmp_path / 'out' / 'vis' / name) as pic:

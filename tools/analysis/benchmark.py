@@ -9,7 +9,8 @@ where it is importable (it needs torchvision, which mmtwins never installs).
     python tools/analysis/benchmark.py --dtypes fp32 bf16    # also under bf16 autocast
     python tools/analysis/benchmark.py --variants svt_b --infer-sizes 512x512 --device cuda
     python tools/analysis/benchmark.py --config-iter          # also one UPerNet iteration
-    python tools/analysis/benchmark.py --only-segmentor-compile   # UPerNet eager vs --compile
+    python tools/analysis/benchmark.py --only-segmentor --dtypes fp32 bf16  # UPerNet: eager,
+                                         # --compile, ONNX Runtime
 
 Prints, per variant and precision: inference (no grad) and training-step (forward +
 backward) times and the ratios to each peer; peak memory of a training step (on CPU each
@@ -305,10 +306,15 @@ def config_iteration(args, device):
     return interleaved(fns, device, warmup=1, repeats=args.config_repeats)
 
 
-def segmentor_compile(args, device):
-    """The whole UPerNet-SVT-S segmentor, inference at --config-crop (random weights): eager
-    against ``--compile`` (CompileForInferenceHook's modules: backbone, neck, decode head)."""
+def segmentor_paths(args, device):
+    """The whole UPerNet-SVT-S segmentor, inference at --config-crop (random weights), by
+    each way of running it: eager, ``--compile`` (CompileForInferenceHook's modules:
+    backbone, neck, decode head), ONNX Runtime (where installed; CPU), each in fp32 and, for
+    the PyTorch paths, in every other dtype of ``--dtypes`` (autocast). Returns, per path,
+    the median time, its max relative difference from eager fp32 logits and the share of
+    pixels whose class is unchanged."""
     import copy
+    import tempfile
 
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -316,24 +322,55 @@ def segmentor_compile(args, device):
 
     from mmtwins.cli.devices import replace_norm_type
     from mmtwins.engine.compile_hook import compile_modules
+    tools = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    sys.path.insert(0, osp.join(tools, 'deployment'))
+    from export_onnx import SegmentorLogits, export, ort_session
     init_default_scope('mmseg')
-    cfg = Config.fromfile(osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(
-        __file__)))), 'configs', 'upernet_twins_svt_s_ade20k.py'))
+    cfg = Config.fromfile(osp.join(osp.dirname(tools), 'configs', 'upernet_twins_svt_s_ade20k.py'))
     cfg.model.backbone.init_cfg = None
     if device == 'cpu':
         replace_norm_type(cfg.model, 'SyncBN', 'BN')
-    eager = MODELS.build(cfg.model).to(device).eval()
-    compiled = copy.deepcopy(eager)
+    eager = SegmentorLogits(MODELS.build(cfg.model)).to(device).eval()
     h, w = parse_size(args.config_crop)
     x = torch.randn(1, 3, h, w, device=device)
-    with torch.no_grad():
-        ref = eager(x)
-        compile_modules(compiled, {})
-        compile_s = timed(lambda: compiled(x), device)  # the first call compiles
-        diff = ((compiled(x) - ref).abs().max() / ref.abs().max()).item()
-    t = interleaved({'eager': infer_fn(eager, x), 'compiled': infer_fn(compiled, x)}, device,
-                    args.warmup, args.repeats)
-    return dict(t, compile_s=compile_s, max_rel_diff=diff)
+    fns, outs, compile_s = {}, {}, {}
+
+    def run(model, dtype):
+        def fn():
+            with torch.no_grad(), autocast(device, dtype):
+                return model(x)
+        return fn
+    for dtype in args.dtypes:
+        fns[f'eager {dtype}'] = run(eager, dtype)
+    if not args.no_compile:
+        compiled = copy.deepcopy(eager)
+        compile_modules(compiled.segmentor, {})
+        for dtype in args.dtypes:
+            fns[f'compiled {dtype}'] = run(compiled, dtype)
+            compile_s[f'compiled {dtype}'] = timed(fns[f'compiled {dtype}'], device)
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        onnx_path = None
+    else:
+        onnx_path = osp.join(tmp.name, 'upernet.onnx')
+        start = time.perf_counter()
+        export(eager.cpu(), x.cpu(), onnx_path, ['logits'], 18)
+        compile_s['onnxruntime fp32'] = time.perf_counter() - start
+        eager.to(device)
+        session = ort_session(onnx_path, torch.get_num_threads())
+        feed = {'image': x.cpu().numpy()}
+        fns['onnxruntime fp32'] = lambda: torch.from_numpy(session.run(None, feed)[0])
+    for name, fn in fns.items():
+        outs[name] = fn().float().cpu()
+    ref = outs['eager fp32'] if 'eager fp32' in outs else next(iter(outs.values()))
+    t = interleaved(fns, device, args.warmup, args.repeats)
+    tmp.cleanup()
+    return {name: dict(time=t[name], prep_s=compile_s.get(name),
+                       max_rel_diff=float((outs[name] - ref).abs().max() / ref.abs().max()),
+                       same_pixels=float((outs[name].argmax(1) == ref.argmax(1)).float().mean()))
+            for name in fns}
 
 
 def main(argv=None):
@@ -359,11 +396,15 @@ def main(argv=None):
                         help='also time one UPerNet SVT-S training iteration, ours vs mmseg')
     parser.add_argument('--config-crop', default='512x512')
     parser.add_argument('--config-repeats', type=int, default=3)
-    parser.add_argument('--segmentor-compile', action='store_true',
-                        help='also time whole UPerNet-SVT-S inference at --config-crop, eager '
-                        'vs --compile (torch.compile of backbone, neck and decode head)')
-    parser.add_argument('--only-segmentor-compile', action='store_true',
+    parser.add_argument('--segmentor', '--segmentor-compile', action='store_true',
+                        help='also time whole UPerNet-SVT-S inference at --config-crop: eager, '
+                        '--compile (torch.compile of backbone, neck and decode head) and ONNX '
+                        'Runtime, in each of --dtypes (ONNX Runtime: fp32)')
+    parser.add_argument('--only-segmentor', '--only-segmentor-compile', action='store_true',
                         help='only that (no backbone rows)')
+    parser.add_argument('--no-compile', action='store_true',
+                        help='--segmentor without the torch.compile paths (which compile for '
+                        'about a minute on 2 CPU cores)')
     parser.add_argument('--json', help='also write the results here')
     parser.add_argument('--_memory-worker', nargs=6, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -388,8 +429,9 @@ def main(argv=None):
     header = (f'{"variant":8s} {"prec":4s} {"workload":22s} {"mmtwins":>9s} '
               + ''.join(f'{p:>9s} ' for p in peers)
               + ''.join(f'{"/" + p:>7s} ' for p in peers))
-    print(header)
-    print('-' * len(header))
+    if not args.only_segmentor:
+        print(header)
+        print('-' * len(header))
 
     def row(variant, dtype, workload, t, extra=''):
         cells = f'{t["mmtwins"] * 1e3:7.1f}ms ' + ''.join(
@@ -397,7 +439,7 @@ def main(argv=None):
             f'{t[p] / t["mmtwins"]:6.2f}x ' for p in peers)
         print(f'{variant:8s} {dtype:4s} {workload:22s} {cells}{extra}', flush=True)
 
-    for variant in ([] if args.only_segmentor_compile else args.variants):
+    for variant in ([] if args.only_segmentor else args.variants):
         ours, mmseg_model = build_pair(variant, device, need_mmseg='mmseg' in peers)
         models = dict(mmtwins=ours, mmseg=mmseg_model)
         if 'timm' in peers:
@@ -463,14 +505,19 @@ def main(argv=None):
         print(f'{"svt_s":8s} {f"UPerNet iter {args.train_batch}x{args.config_crop}":28s} '
               f'{t["mmtwins"] * 1e3:8.1f}ms {t["mmseg"] * 1e3:8.1f}ms '
               f'{t["mmseg"] / t["mmtwins"]:8.2f}x')
-    if args.segmentor_compile or args.only_segmentor_compile:
-        t = segmentor_compile(args, device)
-        results['segmentor_compile'] = t
-        print(f'\n{"svt_s":8s} {f"UPerNet infer 1x3x{args.config_crop}":28s} '
-              f'{"eager":>10s} {"compiled":>10s} {"speed-up":>9s}\n'
-              f'{"":8s} {"":28s} {t["eager"] * 1e3:8.1f}ms {t["compiled"] * 1e3:8.1f}ms '
-              f'{t["eager"] / t["compiled"]:8.2f}x   compile (first call) '
-              f'{t["compile_s"]:.0f}s, logits max rel. diff {t["max_rel_diff"]:.1e}')
+    if args.segmentor or args.only_segmentor:
+        paths = segmentor_paths(args, device)
+        results['segmentor'] = paths
+        base = paths.get('eager fp32', next(iter(paths.values())))['time']
+        print(f'\nUPerNet-SVT-S, whole segmentor, inference 1x3x{args.config_crop} (logits at '
+              f'input size)\n{"path":18s} {"time":>9s} {"speed-up":>9s} {"prep":>7s} '
+              f'{"max rel. diff":>14s} {"same pixels":>12s}')
+        for name, r in paths.items():
+            prep = f'{r["prep_s"]:6.0f}s' if r['prep_s'] is not None else f'{"":7s}'
+            print(f'{name:18s} {r["time"] * 1e3:7.1f}ms {base / r["time"]:8.2f}x {prep} '
+                  f'{r["max_rel_diff"]:14.1e} {100 * r["same_pixels"]:11.3f}%')
+        print('(speed-up over eager fp32; prep: compile time of the first call, or the ONNX '
+              'export; differences against eager fp32 logits)')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(results, f, indent=1)

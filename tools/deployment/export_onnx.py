@@ -1,52 +1,188 @@
 #!/usr/bin/env python
-"""Export a Twins backbone to ONNX at a fixed input size, and check it against PyTorch.
+"""Export a Twins backbone, or a whole segmentor/detector network, to ONNX at a fixed input
+size, and check it against PyTorch with ONNX Runtime.
 
     python tools/deployment/export_onnx.py --shape 512 512 --out twins.onnx \\
         [--config CONFIG | --arch svt_s] [--checkpoint CKPT] [--batch 1] [--check]
+    python tools/deployment/export_onnx.py --whole --config CONFIG [--checkpoint CKPT] \\
+        --shape 512 512 --out model.onnx --check
 
-Input ``image`` (B, 3, H, W), normalised as in training; outputs ``level1``..``level4``, the
-NCHW maps at strides 4, 8, 16, 32. ``--check`` runs the file with onnxruntime on a random
-input and compares with PyTorch (exit status 1 above ``--atol``).
+Input ``image`` (B, 3, H, W), normalised as the config's data preprocessor does (RGB,
+``(x - mean) / std``; the mean and std are printed).
+
+* backbone (default): outputs ``level1``..``level4``, the NCHW maps at strides 4, 8, 16, 32;
+* ``--whole`` with a segmentation config: output ``logits`` (B, classes, H, W), the decode
+  head's scores resized to the input as mmseg's whole-image inference does (argmax over
+  classes is the prediction);
+* ``--whole`` with a detection config: the raw dense-head outputs, before box decoding and
+  NMS: ``cls_score{i}`` and ``bbox_pred{i}`` per FPN level for one-stage detectors (RetinaNet),
+  the RPN's for two-stage ones (Mask R-CNN, whose RoI heads need the proposals' NMS and
+  RoIAlign; export those with mmdeploy).
+
+``--check`` runs the file with ONNX Runtime on a random input and compares with PyTorch: the
+largest difference relative to the largest output value must stay within ``--rtol`` (1e-4),
+and for segmentation the share of pixels whose argmax class agrees is printed. Exit status 1
+when the check fails. The graph holds the input size it was exported at (Twins pads its
+windows by amounts that depend on the size); export once per size.
 """
 import argparse
 import sys
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from mmtwins.cli.backbone import add_backbone_args, load_backbone
+from mmtwins.cli.run import run_main
+from mmtwins.errors import ConfigError
+
+
+class SegmentorLogits(nn.Module):
+    """A mmseg encoder-decoder as ``image -> logits`` at the input's size."""
+
+    def __init__(self, segmentor: nn.Module) -> None:
+        super().__init__()
+        self.segmentor = segmentor
+
+    def forward(self, image):
+        seg = self.segmentor
+        logits = seg.decode_head(seg.extract_feat(image))
+        return F.interpolate(logits, size=image.shape[2:], mode='bilinear',
+                             align_corners=seg.align_corners)
+
+
+class DenseHeadOutputs(nn.Module):
+    """A mmdet detector as ``image -> (cls_score per level..., bbox_pred per level...)``: its
+    one-stage head, or the RPN of a two-stage detector."""
+
+    def __init__(self, detector: nn.Module) -> None:
+        super().__init__()
+        self.detector = detector
+        self.head = getattr(detector, 'bbox_head', None) or getattr(detector, 'rpn_head', None)
+        if self.head is None or not hasattr(self.head, 'forward'):
+            raise ConfigError(f'{type(detector).__name__} has no dense head (bbox_head or '
+                              f'rpn_head) to export; export its backbone instead (no --whole)')
+
+    def forward(self, image):
+        outs = self.head(self.detector.extract_feat(image))
+        return tuple(t for level_outputs in outs[:2] for t in level_outputs)
+
+
+def build_whole(config: str, checkpoint=None):
+    """The config's whole model (eval mode, CPU) with ``checkpoint``'s weights, checked as
+    a whole before anything is loaded; returns ``(model, cfg)``."""
+    from mmengine.registry import init_default_scope
+    from mmengine.runner.checkpoint import load_state_dict
+
+    from mmtwins.checkpoint import load_file, resolve_checkpoint_path
+    from mmtwins.checkpoint.whole_model import check_whole_model, state_dict_of
+    from mmtwins.cli.config_checks import load_config
+    from mmtwins.cli.devices import replace_norm_type
+    from mmtwins.errors import CheckpointError
+    cfg = load_config(config)
+    scope = cfg.get('default_scope')
+    if scope not in ('mmseg', 'mmdet'):
+        raise ConfigError(f'{config}: --whole needs a mmseg or mmdet config '
+                          f'(default_scope {scope!r})')
+    cfg.model.backbone.init_cfg = None
+    replace_norm_type(cfg.model, 'SyncBN', 'BN')
+    init_default_scope(scope)
+    if scope == 'mmseg':
+        from mmseg.registry import MODELS
+    else:
+        from mmdet.registry import MODELS
+    model = MODELS.build(cfg.model)
+    if checkpoint:
+        path = resolve_checkpoint_path(checkpoint)
+        state_dict = state_dict_of(load_file(path))
+        if state_dict is None:
+            raise CheckpointError(f'{checkpoint} holds no model weights (state_dict)')
+        check_whole_model(model, state_dict, source=checkpoint)  # raises before loading
+        load_state_dict(model, state_dict, strict=False)
+    else:
+        model.init_weights()
+    return model.eval(), cfg
+
+
+def normalisation(cfg) -> str:
+    pre = cfg.model.get('data_preprocessor') or {}
+    return (f'RGB (bgr_to_rgb={pre.get("bgr_to_rgb")}), mean {pre.get("mean")}, '
+            f'std {pre.get("std")}')
+
+
+def export(module: nn.Module, x: torch.Tensor, out: str, output_names, opset: int) -> None:
+    torch.onnx.export(module, (x,), out, input_names=['image'], output_names=output_names,
+                      opset_version=opset, dynamo=True)
+
+
+def ort_session(path: str, threads: int = 0):
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    return ort.InferenceSession(path, options, providers=['CPUExecutionProvider'])
+
+
+def compare(got, want) -> float:
+    """Largest absolute difference over the largest absolute reference value."""
+    scale = max(float(w.abs().max()) for w in want) or 1.0
+    return max(float(abs(g - w.numpy()).max()) for g, w in zip(got, want)) / scale
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     add_backbone_args(parser)
+    parser.add_argument('--whole', action='store_true',
+                        help="export the config's whole network (segmentor: logits; "
+                        'detector: raw dense-head outputs), not only the backbone')
     parser.add_argument('--shape', nargs=2, type=int, required=True, metavar=('H', 'W'))
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--out', required=True, help='.onnx file to write')
     parser.add_argument('--opset', type=int, default=18)
     parser.add_argument('--check', action='store_true', help='compare with onnxruntime')
-    parser.add_argument('--atol', type=float, default=1e-4)
+    parser.add_argument('--rtol', type=float, default=1e-4,
+                        help='--check: largest difference / largest output value (1e-4)')
     args = parser.parse_args(argv)
-    backbone = load_backbone(args)
+    if args.whole and not args.config:
+        parser.error('--whole needs --config (a segmentation or detection config)')
     x = torch.randn(args.batch, 3, *args.shape)
-    names = [f'level{i + 1}' for i in backbone.out_indices]
-    torch.onnx.export(backbone, (x,), args.out, input_names=['image'], output_names=names,
-                      opset_version=args.opset, dynamo=True)
+    if args.whole:
+        model, cfg = build_whole(args.config, args.checkpoint)
+        if cfg.default_scope == 'mmseg':
+            module, names = SegmentorLogits(model).eval(), ['logits']
+        else:
+            module = DenseHeadOutputs(model).eval()
+            with torch.no_grad():
+                n = len(module(x)) // 2
+            names = [f'cls_score{i}' for i in range(n)] + [f'bbox_pred{i}' for i in range(n)]
+        print(f'input normalisation: {normalisation(cfg)}')
+    else:
+        module = load_backbone(args)
+        names = [f'level{i + 1}' for i in module.out_indices]
+    export(module, x, args.out, names, args.opset)
     with torch.no_grad():
-        shapes = [tuple(o.shape) for o in backbone(x)]
+        outs = module(x)
+    outs = outs if isinstance(outs, (tuple, list)) else (outs,)
     print(f'wrote {args.out}: input image {tuple(x.shape)}, outputs '
-          + ', '.join(f'{n} {s}' for n, s in zip(names, shapes)))
+          + ', '.join(f'{n} {tuple(o.shape)}' for n, o in zip(names, outs)))
     if args.check:
-        import onnxruntime as ort
-        session = ort.InferenceSession(args.out, providers=['CPUExecutionProvider'])
+        session = ort_session(args.out)
         probe = torch.randn_like(x)
         got = session.run(None, {'image': probe.numpy()})
         with torch.no_grad():
-            want = backbone(probe)
-        diff = max(float(abs(g - w.numpy()).max()) for g, w in zip(got, want))
-        print(f'onnxruntime vs PyTorch: max abs difference {diff:.2e} (tolerance {args.atol})')
-        return 0 if diff <= args.atol else 1
+            want = module(probe)
+        want = want if isinstance(want, (tuple, list)) else (want,)
+        diff = compare(got, want)
+        line = (f'onnxruntime vs PyTorch: max difference {diff:.2e} of the largest output '
+                f'value (tolerance {args.rtol})')
+        if names == ['logits']:
+            same = float((torch.from_numpy(got[0]).argmax(1) == want[0].argmax(1)).float()
+                         .mean())
+            line += f'; {100 * same:.3f}% of pixels with the same class'
+        print(line)
+        return 0 if diff <= args.rtol else 1
     return 0
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    sys.exit(run_main(main))
