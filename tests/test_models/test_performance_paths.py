@@ -51,6 +51,27 @@ def test_bf16_autocast_on_cpu_close_to_fp32():
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
+def test_cpu_half_precision_attention_takes_the_plain_path(monkeypatch):
+    """On the CPU, bf16 attention skips torch's flash kernel (slower there) for matmul +
+    softmax; fp32 keeps it. Both give scaled_dot_product_attention's result."""
+    import torch.nn.functional as F
+
+    from mmtwins.models.layers.attention import attention
+    real = F.scaled_dot_product_attention
+    calls = []
+    monkeypatch.setattr(F, 'scaled_dot_product_attention',
+                        lambda *a, **k: calls.append(a[0].dtype) or real(*a, **k))
+    q, k, v = (torch.randn(6, 2, 49, 32) for _ in range(3))
+    mask = torch.rand(6, 1, 1, 49) > 0.3
+    mask[..., 0] = True
+    want = real(q, k, v, attn_mask=mask)
+    assert torch.equal(attention(q, k, v, attn_mask=mask), want) and calls == [torch.float32]
+    got = attention(q.bfloat16(), k.bfloat16(), v.bfloat16(), attn_mask=mask)
+    assert calls == [torch.float32]  # not called for bf16
+    assert got.dtype == torch.bfloat16
+    torch.testing.assert_close(got.float(), want, rtol=0.05, atol=0.05)
+
+
 @pytest.mark.parametrize('cls,arch,paper', [(TwinsSVT, 'small', 2.9), (TwinsPCPVT, 'small', 3.7),
                                             (TwinsSVT, 'base', 8.6)])
 def test_backbone_flops_match_paper_at_224(cls, arch, paper):
