@@ -122,6 +122,25 @@ def test_benchmark_tool_runs(tmp_path):
     assert rows['bf16 train 64x64 peak memory']['mmtwins+cp'] > 0
 
 
+@pytest.mark.slow
+def test_benchmark_segmentor_paths(tmp_path):
+    """The whole-segmentor rows: eager fp32/bf16, ONNX Runtime fp32 and int8, with their
+    agreement with eager fp32 (torch.compile is left out here: a minute of compiling)."""
+    pytest.importorskip('onnxruntime')
+    out_json = tmp_path / 'seg.json'
+    proc = run_python(['tools/analysis/benchmark.py', '--only-segmentor', '--no-compile',
+                       '--int8', '--config-crop', '64x96', '--dtypes', 'fp32', 'bf16',
+                       '--repeats', '1', '--warmup', '0', '--json', str(out_json)])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for path in ('eager fp32', 'eager bf16', 'onnxruntime fp32', 'onnxruntime int8'):
+        assert re.search(rf'{path}\s+[\d.]+ms\s+[\d.]+x', proc.stdout), path
+    rows = json.loads(out_json.read_text())['segmentor']
+    assert rows['eager fp32']['max_rel_diff'] == 0 and rows['eager fp32']['same_pixels'] == 1
+    assert rows['onnxruntime fp32']['max_rel_diff'] < 1e-4
+    assert 0 < rows['onnxruntime int8']['max_rel_diff'] < 0.1
+    assert rows['eager bf16']['max_rel_diff'] < 0.1
+
+
 @pytest.mark.slow  # a tool in a subprocess
 @pytest.mark.parametrize('arch,kinds', [('svt_s', 'gsa, lsa'), ('pcpvt_s', 'gsa')])
 def test_visualize_features_tool(tmp_path, arch, kinds):

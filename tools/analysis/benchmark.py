@@ -326,13 +326,29 @@ def segmentor_paths(args, device):
     sys.path.insert(0, osp.join(tools, 'deployment'))
     from export_onnx import SegmentorLogits, export, ort_session
     init_default_scope('mmseg')
-    cfg = Config.fromfile(osp.join(osp.dirname(tools), 'configs', 'upernet_twins_svt_s_ade20k.py'))
-    cfg.model.backbone.init_cfg = None
-    if device == 'cpu':
-        replace_norm_type(cfg.model, 'SyncBN', 'BN')
-    eager = SegmentorLogits(MODELS.build(cfg.model)).to(device).eval()
+    config = osp.join(osp.dirname(tools), 'configs', 'upernet_twins_svt_s_ade20k.py')
+    if args.segmentor_checkpoint:  # trained weights, checked whole before loading
+        from export_onnx import build_whole
+        model, cfg = build_whole(config, args.segmentor_checkpoint)
+    else:
+        cfg = Config.fromfile(config)
+        cfg.model.backbone.init_cfg = None
+        if device == 'cpu':
+            replace_norm_type(cfg.model, 'SyncBN', 'BN')
+        model = MODELS.build(cfg.model)
+    eager = SegmentorLogits(model).to(device).eval()
     h, w = parse_size(args.config_crop)
-    x = torch.randn(1, 3, h, w, device=device)
+    if args.segmentor_image:  # resized to the crop, normalised as the data preprocessor
+        import numpy as np
+        from PIL import Image
+        pre = cfg.model.data_preprocessor
+        with Image.open(args.segmentor_image) as img:
+            rgb = np.asarray(img.convert('RGB').resize((w, h), Image.BILINEAR), np.float32)
+        x = (torch.from_numpy(rgb).permute(2, 0, 1) - torch.tensor(pre.mean)[:, None, None]) \
+            / torch.tensor(pre.std)[:, None, None]
+        x = x[None].to(device)
+    else:
+        x = torch.randn(1, 3, h, w, device=device)
     fns, outs, compile_s = {}, {}, {}
 
     def run(model, dtype):
@@ -362,6 +378,15 @@ def segmentor_paths(args, device):
         session = ort_session(onnx_path, torch.get_num_threads())
         feed = {'image': x.cpu().numpy()}
         fns['onnxruntime fp32'] = lambda: torch.from_numpy(session.run(None, feed)[0])
+        if args.int8:  # dynamic quantization: int8 weights of MatMul/Gemm, activations at run
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            int8_path = osp.join(tmp.name, 'upernet_int8.onnx')
+            start = time.perf_counter()
+            quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8,
+                             op_types_to_quantize=['MatMul', 'Gemm'])
+            compile_s['onnxruntime int8'] = time.perf_counter() - start
+            session8 = ort_session(int8_path, torch.get_num_threads())
+            fns['onnxruntime int8'] = lambda: torch.from_numpy(session8.run(None, feed)[0])
     for name, fn in fns.items():
         outs[name] = fn().float().cpu()
     ref = outs['eager fp32'] if 'eager fp32' in outs else next(iter(outs.values()))
@@ -402,6 +427,14 @@ def main(argv=None):
                         'Runtime, in each of --dtypes (ONNX Runtime: fp32)')
     parser.add_argument('--only-segmentor', '--only-segmentor-compile', action='store_true',
                         help='only that (no backbone rows)')
+    parser.add_argument('--int8', action='store_true',
+                        help='--segmentor: also ONNX Runtime with int8 dynamic quantization of '
+                        'the linear layers (MatMul/Gemm)')
+    parser.add_argument('--segmentor-checkpoint',
+                        help='--segmentor: a trained UPerNet-SVT-S checkpoint (default: random '
+                        'weights)')
+    parser.add_argument('--segmentor-image',
+                        help='--segmentor: an image, resized to --config-crop (default: noise)')
     parser.add_argument('--no-compile', action='store_true',
                         help='--segmentor without the torch.compile paths (which compile for '
                         'about a minute on 2 CPU cores)')
