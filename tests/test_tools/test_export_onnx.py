@@ -91,3 +91,32 @@ def test_whole_export_refuses_a_checkpoint_that_does_not_fit(tmp_path):
     proc = run_python(['tools/deployment/export_onnx.py', '--whole', '--shape', '64', '64',
                        '--out', str(out)], cwd=REPO_ROOT)
     assert proc.returncode == 2 and '--whole needs --config' in proc.stderr
+
+
+def test_dynamic_backbone_export_holds_at_other_sizes(tmp_path):
+    """--dynamic: one graph for every multiple of 32, windows padded or not."""
+    from mmtwins.models import TwinsSVT
+    model = TwinsSVT(arch='small')
+    model.init_weights()
+    ckpt, out = tmp_path / 'svt.pth', tmp_path / 'svt.onnx'
+    torch.save({'state_dict': model.state_dict()}, ckpt)
+    proc = run_python(['tools/deployment/export_onnx.py', '--arch', 'svt_s', '--checkpoint',
+                       str(ckpt), '--shape', '64', '96', '--dynamic', '--out', str(out),
+                       '--check'], cwd=REPO_ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'at (96, 160)' in proc.stdout
+    session = ort.InferenceSession(str(out), providers=['CPUExecutionProvider'])
+    model.eval()
+    # 224: no window needs padding; 128x320: stage 1 padded at the bottom only; batch 2
+    for shape in ((1, 3, 224, 224), (2, 3, 128, 320)):
+        x = torch.randn(*shape)
+        got = session.run(None, {'image': x.numpy()})
+        with torch.no_grad():
+            want = model(x)
+        for g, w in zip(got, want):
+            assert g.shape == tuple(w.shape)
+            assert np.abs(g - w.numpy()).max() <= 1e-4 * float(w.abs().max())
+    proc = run_python(['tools/deployment/export_onnx.py', '--whole', '--dynamic', '--config',
+                       'configs/fpn_twins_svt_s_ade20k.py', '--shape', '64', '96', '--out',
+                       str(tmp_path / 'x.onnx')], cwd=REPO_ROOT)
+    assert proc.returncode == 2 and '--dynamic exports the backbone only' in proc.stderr

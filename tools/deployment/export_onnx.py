@@ -22,8 +22,10 @@ Input ``image`` (B, 3, H, W), normalised as the config's data preprocessor does 
 ``--check`` runs the file with ONNX Runtime on a random input and compares with PyTorch: the
 largest difference relative to the largest output value must stay within ``--rtol`` (1e-4),
 and for segmentation the share of pixels whose argmax class agrees is printed. Exit status 1
-when the check fails. The graph holds the input size it was exported at (Twins pads its
-windows by amounts that depend on the size); export once per size.
+when the check fails. The graph holds the input size it was exported at; with ``--dynamic``
+the backbone's graph takes any batch size and any height and width that are multiples of
+32 (pad images to that). Whole models export at one size: the hosts' resizing and pooling
+modules (mmseg's ``Upsample``, the PPM's adaptive pooling) fix the size in the graph.
 """
 import argparse
 import sys
@@ -110,9 +112,18 @@ def normalisation(cfg) -> str:
             f'std {pre.get("std")}')
 
 
-def export(module: nn.Module, x: torch.Tensor, out: str, output_names, opset: int) -> None:
+def export(module: nn.Module, x: torch.Tensor, out: str, output_names, opset: int,
+           dynamic: bool = False) -> None:
+    """``dynamic``: batch size free, and height and width as multiples of 32 (the sizes at
+    which Twins' padding takes the branches traced at ``x``'s size, itself a multiple of
+    32)."""
+    shapes = None
+    if dynamic:
+        shapes = ({0: torch.export.Dim('batch', min=1, max=1024),
+                   2: 32 * torch.export.Dim('h32', min=1, max=512),
+                   3: 32 * torch.export.Dim('w32', min=1, max=512)},)
     torch.onnx.export(module, (x,), out, input_names=['image'], output_names=output_names,
-                      opset_version=opset, dynamo=True)
+                      opset_version=opset, dynamo=True, dynamic_shapes=shapes)
 
 
 def ort_session(path: str, threads: int = 0):
@@ -136,6 +147,9 @@ def main(argv=None):
                         help="export the config's whole network (segmentor: logits; "
                         'detector: raw dense-head outputs), not only the backbone')
     parser.add_argument('--shape', nargs=2, type=int, required=True, metavar=('H', 'W'))
+    parser.add_argument('--dynamic', action='store_true',
+                        help='backbone only: any batch size, and any height and width that '
+                        'are multiples of 32 (--shape too); --check also runs another size')
     parser.add_argument('--batch', type=int, default=1)
     parser.add_argument('--out', required=True, help='.onnx file to write')
     parser.add_argument('--opset', type=int, default=18)
@@ -145,6 +159,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.whole and not args.config:
         parser.error('--whole needs --config (a segmentation or detection config)')
+    if args.dynamic and args.whole:
+        parser.error('--dynamic exports the backbone only: in a whole segmentor or detector, '
+                     "the hosts' resizing and pooling modules fix the size in the graph (wrong "
+                     'outputs at other sizes with torch 2.13); export the whole model once per '
+                     'size')
+    if args.dynamic and (args.shape[0] % 32 or args.shape[1] % 32):
+        parser.error(f'--dynamic: --shape must be multiples of 32, got {args.shape}')
     x = torch.randn(args.batch, 3, *args.shape)
     if args.whole:
         model, cfg = build_whole(args.config, args.checkpoint)
@@ -159,7 +180,9 @@ def main(argv=None):
     else:
         module = load_backbone(args)
         names = [f'level{i + 1}' for i in module.out_indices]
-    export(module, x, args.out, names, args.opset)
+    # a dynamic batch is traced at 2: torch.export specialises sizes of 1
+    export(module, x.repeat(2, 1, 1, 1) if args.dynamic and args.batch == 1 else x, args.out,
+           names, args.opset, dynamic=args.dynamic)
     with torch.no_grad():
         outs = module(x)
     outs = outs if isinstance(outs, (tuple, list)) else (outs,)
@@ -167,20 +190,25 @@ def main(argv=None):
           + ', '.join(f'{n} {tuple(o.shape)}' for n, o in zip(names, outs)))
     if args.check:
         session = ort_session(args.out)
-        probe = torch.randn_like(x)
-        got = session.run(None, {'image': probe.numpy()})
-        with torch.no_grad():
-            want = module(probe)
-        want = want if isinstance(want, (tuple, list)) else (want,)
-        diff = compare(got, want)
-        line = (f'onnxruntime vs PyTorch: max difference {diff:.2e} of the largest output '
-                f'value (tolerance {args.rtol})')
-        if names == ['logits']:
-            same = float((torch.from_numpy(got[0]).argmax(1) == want[0].argmax(1)).float()
-                         .mean())
-            line += f'; {100 * same:.3f}% of pixels with the same class'
-        print(line)
-        return 0 if diff <= args.rtol else 1
+        probes = [torch.randn_like(x)]
+        if args.dynamic:  # and a size other than the traced one
+            probes.append(torch.randn(args.batch, 3, x.shape[2] + 32, x.shape[3] + 64))
+        worst = 0.0
+        for probe in probes:
+            got = session.run(None, {'image': probe.numpy()})
+            with torch.no_grad():
+                want = module(probe)
+            want = want if isinstance(want, (tuple, list)) else (want,)
+            diff = compare(got, want)
+            worst = max(worst, diff)
+            line = (f'onnxruntime vs PyTorch at {tuple(probe.shape[2:])}: max difference '
+                    f'{diff:.2e} of the largest output value (tolerance {args.rtol})')
+            if names == ['logits']:
+                same = float((torch.from_numpy(got[0]).argmax(1) == want[0].argmax(1))
+                             .float().mean())
+                line += f'; {100 * same:.3f}% of pixels with the same class'
+            print(line)
+        return 0 if worst <= args.rtol else 1
     return 0
 
 
