@@ -24,8 +24,8 @@ largest difference relative to the largest output value must stay within ``--rto
 and for segmentation the share of pixels whose argmax class agrees is printed. Exit status 1
 when the check fails. The graph holds the input size it was exported at; with ``--dynamic``
 the backbone's graph takes any batch size and any height and width that are multiples of
-32 (pad images to that). Whole models export at one size: the hosts' resizing and pooling
-modules (mmseg's ``Upsample``, the PPM's adaptive pooling) fix the size in the graph.
+32 (pad images to that). Whole models export at one size: the hosts' heads fix sizes in
+the graph (mmseg's ``Upsample`` turns them into Python ints).
 """
 import argparse
 import sys
@@ -161,9 +161,8 @@ def main(argv=None):
         parser.error('--whole needs --config (a segmentation or detection config)')
     if args.dynamic and args.whole:
         parser.error('--dynamic exports the backbone only: in a whole segmentor or detector, '
-                     "the hosts' resizing and pooling modules fix the size in the graph (wrong "
-                     'outputs at other sizes with torch 2.13); export the whole model once per '
-                     'size')
+                     "the hosts' heads fix sizes in the graph (wrong outputs at other sizes "
+                     'with torch 2.13); export the whole model once per size')
     if args.dynamic and (args.shape[0] % 32 or args.shape[1] % 32):
         parser.error(f'--dynamic: --shape must be multiples of 32, got {args.shape}')
     x = torch.randn(args.batch, 3, *args.shape)
