@@ -17,7 +17,7 @@ import sys
 from .cli.config_checks import load_config
 from .cli.devices import replace_norm_type
 from .cli.run import run_main
-from .errors import CheckpointError, InputNotFoundError
+from .errors import InputNotFoundError
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -93,17 +93,11 @@ def main(argv=None) -> int:
 
     import torch
     from mmengine.logging import print_log
-    from mmengine.runner.checkpoint import load_state_dict
 
-    from .checkpoint import load_file, resolve_checkpoint_path
-    from .checkpoint.whole_model import check_whole_model, state_dict_of, summary_line
+    from .checkpoint.whole_model import load_whole_model, read_whole_checkpoint, summary_line
     images = list_images(args.inputs)
-    checkpoint_path = resolve_checkpoint_path(args.checkpoint)
     # read with mmtwins' safe reader: a file that would run code is refused here
-    checkpoint = load_file(checkpoint_path)
-    state_dict = state_dict_of(checkpoint)
-    if state_dict is None:
-        raise CheckpointError(f'{args.checkpoint} holds no model weights (state_dict)')
+    checkpoint, state_dict = read_whole_checkpoint(args.checkpoint)
     cfg = load_config(args.config)
     cfg.model.backbone.init_cfg = None  # the trained weights replace ImageNet's
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -122,12 +116,11 @@ def main(argv=None) -> int:
             from mmseg.apis import MMSegInferencer
             inferencer = MMSegInferencer(model=cfg, weights=None, device=device)
     model = inferencer.model
-    # the whole model must fit (the backbone part is converted from any Twins layout)
-    report = check_whole_model(model, state_dict, source=args.checkpoint)
     for m in model.modules():
         if hasattr(m, 'last_load'):
             m.quiet_next_load = True  # the summary line below covers the backbone
-    load_state_dict(model, state_dict, strict=False)
+    # the whole model must fit (the backbone part is converted from any Twins layout)
+    report = load_whole_model(model, state_dict, source=args.checkpoint)
     print_log(summary_line(report, args.checkpoint), logger='current')
     meta = checkpoint_dataset_meta(checkpoint)
     origin = 'the checkpoint'
@@ -143,13 +136,10 @@ def main(argv=None) -> int:
     print(f'[mmtwins] class names from {origin}: {len(classes)} classes', flush=True)
     precision = contextlib.nullcontext()
     if args.amp:
-        from .engine.amp import keep_postprocessing_fp32
-        from .utils.cpu import warn_if_bf16_is_slow
+        from .engine.amp import autocast_dtype, keep_postprocessing_fp32
         keep_postprocessing_fp32(model)
         device_type = 'cuda' if str(device).startswith('cuda') else 'cpu'
-        dtype = torch.float16 if device_type == 'cuda' else torch.bfloat16
-        if device_type == 'cpu':
-            warn_if_bf16_is_slow()
+        dtype = autocast_dtype(device_type)
         precision = torch.autocast(device_type, dtype=dtype)
         print(f'[mmtwins] mixed precision: {str(dtype)[6:]} autocast ({device_type}), '
               f'post-processing in fp32', flush=True)

@@ -13,8 +13,8 @@ from .checkpoint import CheckpointError, resolve_checkpoint_path
 from .cli.config_checks import load_config
 from .cli.data_checks import check_data
 from .cli.devices import adapt_to_device
-from .cli.run import (add_run_args, build_runner, default_work_dir, enable_compile, parse_run_args,
-                      run_main)
+from .cli.run import (add_run_args, build_runner, default_work_dir, enable_amp_inference,
+                      enable_compile, parse_run_args, run_main)
 from .errors import ConfigError
 
 
@@ -84,7 +84,6 @@ def main(argv=None) -> int:
     if args.out:
         enable_outputs(cfg, args.out)
     if args.amp:
-        from .engine.amp import enable_amp_inference
         print(f'[mmtwins] mixed precision: {enable_amp_inference(cfg)}', flush=True)
     if args.compile:
         enable_compile(cfg)

@@ -7,7 +7,8 @@ import argparse
 import os
 import sys
 
-from .cli.config_checks import check_batch_norm_batch, ensure_atomic_checkpoints, load_config
+from .cli.config_checks import (add_hook_once, check_batch_norm_batch, ensure_atomic_checkpoints,
+                                load_config)
 from .cli.data_checks import check_data
 from .cli.devices import adapt_to_device
 from .cli.run import (add_run_args, build_runner, default_work_dir, enable_compile, parse_run_args,
@@ -44,8 +45,8 @@ def enable_amp(cfg) -> None:
     else:
         wrapper['type'] = 'AutocastOptimWrapper'
         wrapper['dtype'] = 'bfloat16'
-    from .engine.amp import add_fp32_hook
-    add_fp32_hook(cfg)  # RoIAlign and post-processing in fp32 (mmcv has no bf16 RoIAlign)
+    # RoIAlign and post-processing in fp32 (mmcv has no bf16 RoIAlign)
+    add_hook_once(cfg, 'FP32PostProcessingHook')
 
 
 def main(argv=None) -> int:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from .. import variants
-from .io import CheckpointError
+from .io import CheckpointError, load_file, resolve_checkpoint_path
 from .load import convert_backbone_part, mismatch_report
 
 # last module names of the layers whose output size is the number of classes (mmseg's
@@ -133,3 +133,24 @@ def state_dict_of(checkpoint) -> Optional[Dict[str, torch.Tensor]]:
     if sd and all(k.startswith('module.') for k in sd):
         sd = OrderedDict((k[len('module.'):], v) for k, v in sd.items())
     return sd
+
+
+def read_whole_checkpoint(path_or_url: str):
+    """Read a whole-model checkpoint (a file or URL) with mmtwins' safe reader; returns
+    ``(checkpoint, state_dict)``. Raises CheckpointError when it holds no weights."""
+    checkpoint = load_file(resolve_checkpoint_path(path_or_url))
+    state_dict = state_dict_of(checkpoint)
+    if state_dict is None:
+        raise CheckpointError(f'{path_or_url} holds no model weights (state_dict)')
+    return checkpoint, state_dict
+
+
+def load_whole_model(model: nn.Module, state_dict: Dict[str, torch.Tensor],
+                     source: str = 'checkpoint') -> dict:
+    """Load a whole-model ``state_dict`` all or nothing: :func:`check_whole_model` first
+    (raises before anything is loaded), then mmengine's loading (the backbone part in any
+    Twins layout, through the backbone's load hook). Returns the check's report."""
+    from mmengine.runner.checkpoint import load_state_dict
+    report = check_whole_model(model, state_dict, source=source)
+    load_state_dict(model, state_dict, strict=False)
+    return report

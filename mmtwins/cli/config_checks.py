@@ -52,13 +52,19 @@ def ensure_atomic_checkpoints(cfg: Config) -> None:
         hook['backend_args'] = dict(BACKEND_ARGS)
 
 
+def add_hook_once(cfg: Config, hook_type: str) -> None:
+    """Append ``dict(type=hook_type)`` to ``cfg.custom_hooks`` unless a hook of that type
+    (under its plain or ``mmtwins.`` name) is there already."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    names = (hook_type, f'mmtwins.{hook_type}')
+    if not any(isinstance(h, dict) and h.get('type') in names for h in hooks):
+        cfg.custom_hooks = hooks + [dict(type=hook_type)]
+
+
 def ensure_checkpoint_check(cfg: Config) -> None:
     """Add :class:`~mmtwins.engine.CheckpointCompatibilityHook` to ``custom_hooks`` when a
     config (e.g. a user's, which replaced the list) does not have it."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    names = ('CheckpointCompatibilityHook', 'mmtwins.CheckpointCompatibilityHook')
-    if not any(isinstance(h, dict) and h.get('type') in names for h in hooks):
-        cfg.custom_hooks = hooks + [dict(type='CheckpointCompatibilityHook')]
+    add_hook_once(cfg, 'CheckpointCompatibilityHook')
 
 
 # decode heads with a global-pooling branch (1x1 map): BatchNorm needs > 1 value there

@@ -24,12 +24,28 @@ def add_run_args(parser, example_option: str) -> None:
 def enable_compile(cfg) -> None:
     """``--compile``: mmengine's ``compile`` setting (its train_step), and
     :class:`~mmtwins.engine.CompileForInferenceHook` for validation and testing."""
+    from .config_checks import add_hook_once
     if not cfg.get('compile'):
         cfg.compile = True
-    hooks = list(cfg.get('custom_hooks') or [])
-    names = ('CompileForInferenceHook', 'mmtwins.CompileForInferenceHook')
-    if not any(isinstance(h, dict) and h.get('type') in names for h in hooks):
-        cfg.custom_hooks = hooks + [dict(type='CompileForInferenceHook')]
+    add_hook_once(cfg, 'CompileForInferenceHook')
+
+
+def enable_amp_inference(cfg, loops=('test_cfg',)) -> str:
+    """``--amp`` at test time, the way mmengine reads it: ``fp16=True`` in the given loop
+    settings, plus :class:`~mmtwins.engine.FP32PostProcessingHook` (once). Returns what
+    autocast will use here."""
+    import torch
+
+    from ..engine.amp import autocast_dtype
+    from .config_checks import add_hook_once
+    for key in loops:
+        loop = cfg.get(key) or dict(type='TestLoop' if key == 'test_cfg' else 'ValLoop')
+        loop['fp16'] = True
+        cfg[key] = loop
+    add_hook_once(cfg, 'FP32PostProcessingHook')
+    device_type = 'cuda' if torch.cuda.is_available() else 'cpu'
+    autocast_dtype(device_type)  # warns once where bf16 is slow
+    return 'fp16 autocast (CUDA)' if device_type == 'cuda' else 'bf16 autocast (CPU)'
 
 
 def parse_run_args(parser, argv=None):

@@ -1,5 +1,5 @@
 """Training helpers registered for mmengine (available from every OpenMMLab scope)."""
-from .amp import FP32PostProcessingHook, enable_amp_inference, keep_postprocessing_fp32
+from .amp import FP32PostProcessingHook, keep_postprocessing_fp32
 from .checkpointing import AtomicLocalBackend, find_resumable_checkpoint
 from .compile_hook import CompileForInferenceHook
 from .layer_decay import TwinsLayerDecayOptimWrapperConstructor
@@ -7,6 +7,5 @@ from .load_check import CheckpointCompatibilityHook
 from .optim_wrapper import AutocastOptimWrapper
 
 __all__ = ['AtomicLocalBackend', 'AutocastOptimWrapper', 'CheckpointCompatibilityHook',
-           'CompileForInferenceHook', 'FP32PostProcessingHook', 'enable_amp_inference',
-           'keep_postprocessing_fp32',
+           'CompileForInferenceHook', 'FP32PostProcessingHook', 'keep_postprocessing_fp32',
            'TwinsLayerDecayOptimWrapperConstructor', 'find_resumable_checkpoint']

@@ -109,30 +109,14 @@ class FP32PostProcessingHook(Hook):
         self._apply(runner)
 
 
-def add_fp32_hook(cfg) -> None:
-    """Add :class:`FP32PostProcessingHook` to ``cfg.custom_hooks`` (once)."""
-    hooks = list(cfg.get('custom_hooks') or [])
-    if not any(h.get('type') in ('FP32PostProcessingHook', FP32PostProcessingHook)
-               for h in hooks):
-        hooks.append(dict(type='FP32PostProcessingHook'))
-    cfg.custom_hooks = hooks
-
-
-def enable_amp_inference(cfg, loops=('test_cfg',)) -> str:
-    """Turn on mixed-precision inference in ``cfg`` the way mmengine reads it: ``fp16=True``
-    in the given loop settings, plus :class:`FP32PostProcessingHook` (once). Returns what
-    autocast will use here."""
-    for key in loops:
-        loop = cfg.get(key) or dict(type='TestLoop' if key == 'test_cfg' else 'ValLoop')
-        loop['fp16'] = True
-        cfg[key] = loop
-    add_fp32_hook(cfg)
-    if torch.cuda.is_available():
-        return 'fp16 autocast (CUDA)'
+def autocast_dtype(device_type: str) -> torch.dtype:
+    """The autocast dtype of ``--amp`` on ``device_type``: fp16 on CUDA, bf16 on the CPU
+    (with a warning, once, where the CPU has no native bf16)."""
+    if device_type == 'cuda':
+        return torch.float16
     from mmtwins.utils.cpu import warn_if_bf16_is_slow
     warn_if_bf16_is_slow()
-    return 'bf16 autocast (CPU)'
+    return torch.bfloat16
 
 
-__all__ = ['FP32PostProcessingHook', 'keep_postprocessing_fp32', 'enable_amp_inference',
-           'add_fp32_hook', 'fp32']
+__all__ = ['FP32PostProcessingHook', 'keep_postprocessing_fp32', 'autocast_dtype', 'fp32']

@@ -140,15 +140,10 @@ def known_issues(env) -> list:
         issues.append(f'torchvision is installed but broken ({type(exc).__name__}); mmtwins does '
                       f'not need it, but some mmdet code paths try it: pip uninstall torchvision.')
     if 'cpu bf16' in env and not env['cpu bf16'].startswith('native') and \
-            not torch_cuda_available():
+            not env.get('device', '').startswith('cuda'):
         issues.append(f"CPU bf16 is {env['cpu bf16']}; --amp on this machine: expect no "
                       f'speed-up; use fp32.')
     return issues
-
-
-def torch_cuda_available() -> bool:
-    import torch
-    return torch.cuda.is_available()
 
 
 def main() -> int:

@@ -1,8 +1,10 @@
 """Shared helpers of mmtwins' tests (importable as ``helpers``: setup.cfg puts ``tests/`` on
 pytest's ``pythonpath``). Independent references live in :mod:`helpers.reference_twins`
 (a plain Twins) and :mod:`helpers.twins_formats` (writers of the real checkpoint layouts)."""
+import importlib.util
 import json
 import os
+import os.path as osp
 import pathlib
 import subprocess
 import sys
@@ -65,3 +67,13 @@ class _CodeExecutingObject:
 def save_code_executing_checkpoint(path, marker, **contents):
     """torch.save ``contents`` plus an object whose unpickling would create ``marker``."""
     torch.save(dict(contents, evil=_CodeExecutingObject(marker)), path)
+
+
+def host_tool(package, name):
+    """Path of the host's own script ``name`` (``train.py``/``test.py``), as its wheel
+    installs it: ``<package>/.mim/tools/<name>``."""
+    spec = importlib.util.find_spec(package)
+    assert spec is not None and spec.submodule_search_locations, f'{package} is not installed'
+    path = osp.join(list(spec.submodule_search_locations)[0], '.mim', 'tools', name)
+    assert osp.isfile(path), f'{package} has no {name} at {path}'
+    return path

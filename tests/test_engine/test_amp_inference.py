@@ -6,11 +6,12 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from helpers import REPO_ROOT, tool
+from helpers import REPO_ROOT, host_tool, tool
 from helpers.toy_overlays import det_overlay, seg_overlay
 from mmengine.config import Config
 
-from mmtwins.engine.amp import enable_amp_inference, keep_postprocessing_fp32
+from mmtwins.cli.run import enable_amp_inference
+from mmtwins.engine.amp import keep_postprocessing_fp32
 
 
 class _Head(torch.nn.Module):
@@ -126,3 +127,11 @@ def test_amp_detection_trains_tests_and_keeps_boxes_fp32(toy, tmp_path, config, 
         assert boxes_b.dtype == boxes_a.dtype == torch.float32
         assert b['pred_instances']['scores'].dtype == torch.float32
         assert len(boxes_b) > 0 and torch.isfinite(boxes_b).all()
+    # the host's own tools/test.py, with the two config settings the README gives
+    host_cfg = tmp_path / 'host_amp.py'
+    host_cfg.write_text(f"_base_ = [{str(cfg)!r}]\n"
+                        "test_cfg = dict(type='TestLoop', fp16=True)\n"
+                        "custom_hooks = [dict(type='FP32PostProcessingHook')]\n")
+    proc = tool([host_tool('mmdet', 'test.py'), str(host_cfg), str(work / 'epoch_1.pth'),
+                 '--work-dir', str(tmp_path / 'host'), '--cfg-options', score])
+    assert 'coco/bbox_mAP' in proc.stdout + proc.stderr

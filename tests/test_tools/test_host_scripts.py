@@ -3,13 +3,11 @@ installed ``tools/train.py`` then ``tools/test.py`` (shipped in their wheels und
 ``.mim/tools``). Our configs import mmtwins (``custom_imports``), which lets the hosts'
 ``torch.load(weights_only=True)`` read the checkpoints their training wrote, and nothing more:
 a checkpoint with any other pickled object is still refused, without running its code."""
-import importlib.util
-import os.path as osp
 import re
 
 import pytest
 import torch
-from helpers import run_python, save_code_executing_checkpoint, tool
+from helpers import host_tool, run_python, save_code_executing_checkpoint, tool
 from helpers.toy_overlays import det_overlay, seg_overlay
 from mmengine.utils import digit_version
 
@@ -21,16 +19,6 @@ DET_KEEP_ALL_BOXES = ['--cfg-options', 'model.test_cfg.score_thr=0.0']
 # before torch 2.6 torch.load unpickles anything by default: the hosts' scripts then refuse
 # nothing, whatever mmtwins does
 WEIGHTS_ONLY_BY_DEFAULT = digit_version(torch.__version__) >= digit_version('2.6.0')
-
-
-def host_tool(package, name):
-    """Path of the host's own script ``name`` (``train.py``/``test.py``), as its wheel
-    installs it: ``<package>/.mim/tools/<name>``."""
-    spec = importlib.util.find_spec(package)
-    assert spec is not None and spec.submodule_search_locations, f'{package} is not installed'
-    path = osp.join(list(spec.submodule_search_locations)[0], '.mim', 'tools', name)
-    assert osp.isfile(path), f'{package} has no {name} at {path}'
-    return path
 
 
 def output(proc):

@@ -74,13 +74,10 @@ def build_whole(config: str, checkpoint=None):
     """The config's whole model (eval mode, CPU) with ``checkpoint``'s weights, checked as
     a whole before anything is loaded; returns ``(model, cfg)``."""
     from mmengine.registry import init_default_scope
-    from mmengine.runner.checkpoint import load_state_dict
 
-    from mmtwins.checkpoint import load_file, resolve_checkpoint_path
-    from mmtwins.checkpoint.whole_model import check_whole_model, state_dict_of
+    from mmtwins.checkpoint.whole_model import load_whole_model, read_whole_checkpoint
     from mmtwins.cli.config_checks import load_config
     from mmtwins.cli.devices import replace_norm_type
-    from mmtwins.errors import CheckpointError
     cfg = load_config(config)
     scope = cfg.get('default_scope')
     if scope not in ('mmseg', 'mmdet'):
@@ -95,12 +92,7 @@ def build_whole(config: str, checkpoint=None):
         from mmdet.registry import MODELS
     model = MODELS.build(cfg.model)
     if checkpoint:
-        path = resolve_checkpoint_path(checkpoint)
-        state_dict = state_dict_of(load_file(path))
-        if state_dict is None:
-            raise CheckpointError(f'{checkpoint} holds no model weights (state_dict)')
-        check_whole_model(model, state_dict, source=checkpoint)  # raises before loading
-        load_state_dict(model, state_dict, strict=False)
+        load_whole_model(model, read_whole_checkpoint(checkpoint)[1], source=checkpoint)
     else:
         model.init_weights()
     return model.eval(), cfg
