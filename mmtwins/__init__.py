@@ -3,10 +3,15 @@
 Importing mmtwins registers ``TwinsPCPVT`` and ``TwinsSVT`` (as ``mmtwins.TwinsSVT`` and
 as ``TwinsSVT``) for mmdet, mmseg and any other OpenMMLab scope, and lets
 ``torch.load(weights_only=True)`` read mmengine's own checkpoints. It needs only torch,
-mmengine and mmcv; mmdet and mmseg are optional.
+mmengine and mmcv, from either stack (the original OpenMMLab packages or the OneDL forks, see
+:mod:`mmtwins.stack`); mmdet and mmseg are optional.
 """
+from .stack import check as _check_stack
+
+_check_stack()  # before anything imports mmengine: one clear ImportError if the stack is missing
+
 from . import config, engine, models  # noqa: E402,F401  (mmtwins::, registrations)
-from .checkpoint import allow_mmengine_checkpoints
+from .checkpoint import allow_mmengine_checkpoints, read_local_checkpoints_safely
 from .models import TwinsPCPVT, TwinsSVT  # noqa: E402
 from .version import __version__, version_info
 
@@ -16,5 +21,8 @@ from .version import __version__, version_info
 # test.py. Our configs import mmtwins before any checkpoint is read, so allow exactly those
 # globals here (torch's public allow-list; weights_only stays on).
 allow_mmengine_checkpoints()
+# ... and mmengine reads local checkpoint files the same way on both stacks (onedl-mmengine
+# would retry a refused file with weights_only=False): see read_local_checkpoints_safely.
+read_local_checkpoints_safely()
 
 __all__ = ['__version__', 'version_info', 'TwinsPCPVT', 'TwinsSVT']

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # One-command set-up of mmtwins and the OpenMMLab 2.x stack.
 #
-#   bash tools/setup.sh            # create .venv, install everything, print a report
+#   bash tools/setup.sh                       # the original OpenMMLab stack, in .venv
+#   MMTWINS_STACK=onedl bash tools/setup.sh   # the OneDL forks instead, in .venv-onedl
 #
 # Idempotent: a second run only checks what is there (under a minute once the mmcv wheel
 # is cached). Environment knobs:
-#   MMTWINS_VENV     where the virtualenv lives        (default: <repo>/.venv)
+#   MMTWINS_STACK    openmmlab (default) or onedl      (see tools/stack.sh)
+#   MMTWINS_VENV     where the virtualenv lives        (default: <repo>/.venv, .venv-onedl)
 #   MMTWINS_CACHE    where built wheels are cached     (default: ~/.cache/mmtwins)
 #   MMTWINS_PYTHON   interpreter for the new venv      (default: python3.11, else python3)
 #   MMTWINS_TORCH    torch version to install if the venv has none (default: 2.13.0)
@@ -13,11 +15,10 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${MMTWINS_VENV:-$REPO/.venv}"
+# STACK, VENV, CONSTRAINTS, MMCV_DIST, MMCV_VERSION, STACK_PACKAGES, OTHER_MMCV_DIST
+source "$REPO/tools/stack.sh"
 CACHE="${MMTWINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmtwins}"
 TORCH_WANTED="${MMTWINS_TORCH:-2.13.0}"
-MMCV_VERSION="2.1.0"
-CONSTRAINTS="$REPO/requirements/constraints.txt"
 
 step() { printf '\n\033[1m[setup] %s\033[0m\n' "$*"; }
 info() { printf '[setup] %s\n' "$*"; }
@@ -52,6 +53,7 @@ EOF
     || die "$PY_BASE has no venv/ensurepip module." \
         "On Debian/Ubuntu: apt-get install python3-venv (matching your Python version)."
 info "python: $("$PY_BASE" --version 2>&1) ($(command -v "$PY_BASE"))"
+info "stack: $STACK ($MMCV_DIST $MMCV_VERSION, ${STACK_PACKAGES[*]})"
 
 # ---------------------------------------------------------------------------------------
 step "2/6 virtualenv at $VENV"
@@ -62,6 +64,20 @@ else
     info "created"
 fi
 PY="$VENV/bin/python"
+# One stack per virtualenv: both install the modules mmcv, mmengine, mmdet and mmseg, so
+# installing one over the other would leave packages that are neither.
+OTHER="$("$PY" - "$OTHER_MMCV_DIST" <<'EOF'
+import sys
+from importlib import metadata
+try:
+    print(f'{sys.argv[1]} {metadata.version(sys.argv[1])}')
+except metadata.PackageNotFoundError:
+    pass
+EOF
+)"
+[ -z "$OTHER" ] || die "$VENV holds the other stack ($OTHER); MMTWINS_STACK=$STACK would install" \
+    "$MMCV_DIST over it. Each stack gets its own virtualenv: unset MMTWINS_VENV (defaults:" \
+    ".venv for openmmlab, .venv-onedl for onedl) or point it at another directory."
 PIP=(pip_quiet "$PY" -m pip --disable-pip-version-check)
 # setuptools >=77 is what torch needs; <81 still ships pkg_resources, which mmcv's
 # setup.py imports.
@@ -88,12 +104,13 @@ echo "torch==$TORCH_VERSION" > "$TORCH_PIN"
 PIP_C=("${PIP[@]}" install -c "$CONSTRAINTS" -c "$TORCH_PIN")
 
 # ---------------------------------------------------------------------------------------
-step "4/6 mmcv $MMCV_VERSION with compiled ops"
+step "4/6 $MMCV_DIST $MMCV_VERSION with compiled ops"
 mmcv_ok() {
     "$PY" - <<EOF >/dev/null 2>&1
-import mmcv, sys
+import sys
+from importlib import metadata
 from mmcv.ops import nms  # noqa: F401  (loads the compiled _ext)
-sys.exit(0 if mmcv.__version__ == "$MMCV_VERSION" else 1)
+sys.exit(0 if metadata.version("$MMCV_DIST") == "$MMCV_VERSION" else 1)
 EOF
 }
 WITH_CUDA=0
@@ -101,15 +118,16 @@ if [ -n "$TORCH_CUDA" ] && command -v nvcc >/dev/null 2>&1; then WITH_CUDA=1; fi
 if [ -n "$TORCH_CUDA" ]; then CUDA_TAG="cu${TORCH_CUDA//./}"; else CUDA_TAG="cpu"; fi
 [ "$WITH_CUDA" = 1 ] || [ -z "$TORCH_CUDA" ] || CUDA_TAG="${CUDA_TAG}-cpuops"
 PY_TAG="$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')"
-WHEEL_DIR="$CACHE/wheels/mmcv-$MMCV_VERSION/torch-${TORCH_VERSION//+/_}-$CUDA_TAG-$PY_TAG"
+WHEEL_DIR="$CACHE/wheels/$MMCV_DIST-$MMCV_VERSION/torch-${TORCH_VERSION//+/_}-$CUDA_TAG-$PY_TAG"
+WHEEL_GLOB="${MMCV_DIST//-/_}-$MMCV_VERSION-*.whl"
 
 if mmcv_ok; then
-    info "mmcv $MMCV_VERSION with ops already importable"
+    info "$MMCV_DIST $MMCV_VERSION with ops already importable"
 else
     # mmcv's own runtime dependencies first (mmengine, numpy, opencv, ...).
-    "${PIP_C[@]}" -q addict mmengine numpy packaging Pillow pyyaml yapf opencv-python \
-        || die "could not install mmcv's runtime dependencies."
-    WHEEL="$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl 2>/dev/null | head -n 1 || true)"
+    "${PIP_C[@]}" -q addict "${STACK_PACKAGES[0]}" numpy packaging Pillow pyyaml yapf \
+        opencv-python || die "could not install mmcv's runtime dependencies."
+    WHEEL="$(ls "$WHEEL_DIR"/$WHEEL_GLOB 2>/dev/null | head -n 1 || true)"
     if [ -n "$WHEEL" ]; then
         info "using the cached wheel $WHEEL"
     else
@@ -121,18 +139,18 @@ else
                 "On Debian/Ubuntu: apt-get install python3-dev (matching your Python version)."
         "${PIP_C[@]}" -q ninja psutil || info "ninja unavailable; compiling without it (slower)"
         BUILD="$(mktemp -d "${TMPDIR:-/tmp}/mmcv-build.XXXXXX")"
-        LOG="$CACHE/logs/mmcv-$MMCV_VERSION-build-$(date +%Y%m%d-%H%M%S).log"
+        LOG="$CACHE/logs/$MMCV_DIST-$MMCV_VERSION-build-$(date +%Y%m%d-%H%M%S).log"
         mkdir -p "$(dirname "$LOG")" "$WHEEL_DIR"
-        info "no compatible mmcv wheel: building it from source (CUDA ops: $WITH_CUDA)."
-        info "this takes about 15 minutes on 2 cores; the wheel is then cached in"
+        info "no compatible $MMCV_DIST wheel: building it from source (CUDA ops: $WITH_CUDA)."
+        info "this takes 15-30 minutes on 2 cores; the wheel is then cached in"
         info "  $WHEEL_DIR"
         info "full compiler log: $LOG"
         "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation \
-            -d "$BUILD" "mmcv==$MMCV_VERSION" >>"$LOG" 2>&1 \
-            || die "could not download the mmcv $MMCV_VERSION source distribution (see $LOG)."
-        tar -xzf "$BUILD/mmcv-$MMCV_VERSION.tar.gz" -C "$BUILD"
-        SRC="$BUILD/mmcv-$MMCV_VERSION"
-        # torch >= 2.10 headers need C++20; mmcv 2.1.0 asks for C++17.
+            -d "$BUILD" "$MMCV_DIST==$MMCV_VERSION" >>"$LOG" 2>&1 \
+            || die "could not download the $MMCV_DIST $MMCV_VERSION source distribution (see $LOG)."
+        tar -xzf "$BUILD"/*.tar.gz -C "$BUILD"
+        SRC="$(find "$BUILD" -mindepth 1 -maxdepth 1 -type d | head -n 1)"
+        # torch >= 2.10 headers need C++20; mmcv 2.1.0 and onedl-mmcv 2.3.6 ask for C++17.
         sed -i 's/c++17/c++20/g' "$SRC/setup.py"
         TOTAL="$(cd "$SRC" && ls mmcv/ops/csrc/pytorch/*.cpp mmcv/ops/csrc/pytorch/cpu/*.cpp 2>/dev/null | wc -l)"
         if [ "$WITH_CUDA" = 1 ]; then
@@ -155,27 +173,28 @@ else
             PROGRESS="$(grep -oE '^ *\[[0-9]+/[0-9]+\]' "$LOG" | tail -n 1 | tr -d ' []' || true)"
             [ -n "$PROGRESS" ] || PROGRESS="~$(find "$SRC/build" -name '*.o' 2>/dev/null | wc -l)/$TOTAL"
             ELAPSED=$(( $(date +%s) - START ))
-            info "building mmcv: $((ELAPSED / 60))m$((ELAPSED % 60))s elapsed, $PROGRESS sources compiled"
+            info "building $MMCV_DIST: $((ELAPSED / 60))m$((ELAPSED % 60))s elapsed, $PROGRESS sources compiled"
         done
         if ! wait "$BUILD_PID"; then
             echo "----- last lines of the build log -----" >&2
             grep -E "error|Error" "$LOG" | tail -n 15 >&2 || tail -n 15 "$LOG" >&2
-            die "building mmcv $MMCV_VERSION failed (full log: $LOG)." \
+            die "building $MMCV_DIST $MMCV_VERSION failed (full log: $LOG)." \
                 "Check that g++ (>= 10, for C++20) and the Python headers are installed."
         fi
         rm -rf "$BUILD"
-        WHEEL="$(ls "$WHEEL_DIR"/mmcv-"$MMCV_VERSION"-*.whl | head -n 1)"
+        WHEEL="$(ls "$WHEEL_DIR"/$WHEEL_GLOB | head -n 1)"
         info "built and cached $WHEEL in $(( ($(date +%s) - START) / 60 )) min"
     fi
     "${PIP_C[@]}" -q --no-deps --force-reinstall "$WHEEL" \
         || die "could not install $WHEEL."
-    mmcv_ok || die "mmcv $MMCV_VERSION is installed but its compiled ops do not load." \
+    mmcv_ok || die "$MMCV_DIST $MMCV_VERSION is installed but its compiled ops do not load." \
         "Delete $WHEEL_DIR and run this script again to rebuild it."
 fi
 
 # ---------------------------------------------------------------------------------------
-step "5/6 mmengine, mmdet, mmsegmentation, openmim and mmtwins (editable, with test extras)"
-"${PIP_C[@]}" -q --no-build-isolation -e "$REPO[tests]" \
+step "5/6 ${STACK_PACKAGES[*]}, openmim and mmtwins (editable, with test extras)"
+# mmtwins requires no OpenMMLab package (they are extras): the stack is named here.
+"${PIP_C[@]}" -q --no-build-isolation "${STACK_PACKAGES[@]}" -e "$REPO[tests]" \
     || die "could not install mmtwins and its dependencies (see pip's message above)."
 # openmim (for `mim train mmtwins ...`) without its declared dependency opendatalab, which
 # pulls openxlab and that pins setuptools ~=60.2 (torch needs >= 77); mim never imports it.

@@ -7,13 +7,14 @@
 from .convert import (FORMATS, convert_state_dict, describe_arch, detect_format, to_mmtwins,
                       unwrap_state_dict)
 from .io import (CheckpointError, CheckpointNotFoundError, allow_mmengine_checkpoints, load_file,
-                 resolve_checkpoint_path, safe_globals)
+                 read_local_checkpoints_safely, resolve_checkpoint_path, safe_globals)
 from .load import (backbone_load_pre_hook, check_state_dict, load_checkpoint_as_mmtwins,
                    load_pretrained, where_to_get)
 
 __all__ = [
     'FORMATS', 'CheckpointError', 'CheckpointNotFoundError', 'allow_mmengine_checkpoints',
-    'load_file', 'resolve_checkpoint_path', 'safe_globals', 'unwrap_state_dict', 'detect_format',
-    'convert_state_dict', 'to_mmtwins', 'describe_arch', 'check_state_dict',
-    'load_checkpoint_as_mmtwins', 'load_pretrained', 'where_to_get', 'backbone_load_pre_hook'
+    'load_file', 'read_local_checkpoints_safely', 'resolve_checkpoint_path', 'safe_globals',
+    'unwrap_state_dict', 'detect_format', 'convert_state_dict', 'to_mmtwins', 'describe_arch',
+    'check_state_dict', 'load_checkpoint_as_mmtwins', 'load_pretrained', 'where_to_get',
+    'backbone_load_pre_hook'
 ]

@@ -176,3 +176,27 @@ def allow_mmengine_checkpoints() -> None:
     """
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(safe_globals())
+
+
+def _load_local_checkpoint(filename: str, map_location=None) -> Any:
+    """mmengine's loader of local checkpoint files (``CheckpointLoader``'s scheme ``''``), as
+    :func:`load_file` reads them: never by unpickling arbitrary objects."""
+    path = osp.expanduser(filename)
+    if not osp.isfile(path):
+        raise CheckpointNotFoundError(f'checkpoint not found: {filename!r} is not a file.')
+    return load_file(path, map_location=map_location)
+
+
+def read_local_checkpoints_safely() -> None:
+    """Make mmengine's ``load_checkpoint`` (``load_from``, ``--resume``, the hosts' ``test.py``,
+    ``init_model``/``init_detector``) read local files with :func:`load_file`.
+
+    mmengine's own local loader is plain ``torch.load``, weights-only by default since torch
+    2.6; onedl-mmengine's tries ``weights_only=True`` but, when that refuses a file, loads it
+    again with ``weights_only=False``, i.e. runs whatever the file's pickle asks. Registering
+    this loader for local paths (mmengine's public ``CheckpointLoader.register_scheme``) gives
+    both stacks the same behaviour: the allow-list of :func:`safe_globals`, safetensors files
+    too, and one :class:`CheckpointError` for anything else.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader.register_scheme(prefixes='', loader=_load_local_checkpoint, force=True)

@@ -58,6 +58,8 @@ def collect_env() -> 'OrderedDict[str, str]':
     import torch
     env['torch'] = torch.__version__ + (f' (CUDA {torch.version.cuda})' if torch.version.cuda
                                         else ' (CPU build)')
+    from ..stack import describe
+    env['stack'] = describe()
     env['mmcv'] = _version('mmcv')
     try:
         from mmcv.ops import nms  # noqa: F401
@@ -84,11 +86,6 @@ def collect_env() -> 'OrderedDict[str, str]':
     return env
 
 
-def _version_tuple(text: str):
-    import re
-    return tuple(int(p) for p in re.findall(r'\d+', text.split('+')[0])[:3])
-
-
 def _mmengine_checkpoints() -> str:
     """Whether torch's weights-only loading accepts what mmengine checkpoints hold."""
     import torch
@@ -107,19 +104,21 @@ def _mmengine_checkpoints() -> str:
 
 def known_issues(env) -> list:
     """Known incompatibilities of this environment, each with what to do."""
-    issues = []
-    mmcv = env['mmcv']
-    if 'not importable' not in mmcv and not ((2, 0, 0) <= _version_tuple(mmcv) < (2, 2, 0)):
-        issues.append(f'mmcv {mmcv}: mmdet 3.3 and mmseg 1.2 refuse mmcv outside '
-                      f'[2.0.0rc4, 2.2.0). Run bash tools/setup.sh (installs mmcv 2.1.0).')
+    from ..stack import duplicates, stack_name
+
+    # only what applies to the installed stack: the hosts' own import checks (e.g. mmdet 3.3's
+    # mmcv range; the OneDL forks have none) show up as 'not importable', with their reason
+    issues = duplicates()
+    setup = ('bash tools/setup.sh' if stack_name() != 'OneDL' else
+             'MMTWINS_STACK=onedl bash tools/setup.sh')
     if env['mmcv ops'] != 'load':
         issues.append('mmcv is installed without working compiled ops (nms, RoIAlign): detectors '
-                      'will fail. Delete ~/.cache/mmtwins/wheels and run bash tools/setup.sh to '
+                      f'will fail. Delete ~/.cache/mmtwins/wheels and run {setup} to '
                       'rebuild mmcv for this torch.')
     for lib in ('mmdet', 'mmseg'):
         if 'not importable' in env[lib]:
-            issues.append(f'{lib} does not import ({env[lib]}): {lib} configs cannot run. '
-                          f'bash tools/setup.sh installs the tested versions.')
+            issues.append(f'{lib} {env[lib]}: {lib} configs cannot run. '
+                          f'{setup} installs the tested versions.')
     if env.get('openmim', 'not installed') != 'not installed' and _editable():
         issues.append('openmim is installed and mmtwins is an editable install: mim 0.3.9 looks '
                       'for configs and tools next to the dist-info in site-packages, so '

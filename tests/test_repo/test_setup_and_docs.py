@@ -41,7 +41,14 @@ def test_environment_report():
     report = dict(line.split(' : ', 1) for line in out.splitlines() if ' : ' in line)
     report = {key.strip(): value for key, value in report.items()}
     assert report['mmcv ops'] == 'load' and report['device'].startswith('cpu')
-    assert report['mmdet'] == '3.3.0' and report['mmseg'] == '1.2.2'
+    # the versions of the stack's tested-versions file (tools/stack.sh names it)
+    from mmtwins import stack
+    onedl = stack.stack_name() == 'OneDL'
+    assert report['stack'].startswith('OneDL (onedl-mmengine' if onedl else 'OpenMMLab (mmengine')
+    pins = constraints('constraints-onedl.txt' if onedl else 'constraints.txt')
+    assert report['mmdet'] == pins['onedl-mmdetection' if onedl else 'mmdet']
+    assert report['mmseg'] == pins['onedl-mmsegmentation' if onedl else 'mmsegmentation']
+    assert report['mmengine'] == pins['onedl-mmengine' if onedl else 'mmengine']
     # tools/setup.sh: an editable install with the start-up hook, and openmim
     assert report['mmtwins'].endswith('(editable install)')
     assert report['mmtwins:: hook'].startswith('installed')
@@ -52,14 +59,23 @@ def test_environment_report():
     assert 'known issues:' in out and 'HistoryBuffer' not in out
 
 
+def constraints(name):
+    """``{distribution: version}`` of a tested-versions file in requirements/."""
+    with open(os.path.join(REPO_ROOT, 'requirements', name)) as f:
+        pins = [line.split('==') for line in f if '==' in line and not line.startswith('#')]
+    return {dist.strip().lower(): version.strip() for dist, version in pins}
+
+
 def test_known_issues_say_what_to_do():
     from mmtwins.utils.collect_env import known_issues
     env = {'mmcv': '2.2.0', 'mmcv ops': 'DO NOT LOAD (ImportError: ...)', 'mmengine': '0.10.7',
-           'mmdet': 'not importable (ModuleNotFoundError: ...)', 'mmseg': '1.2.2'}
+           'mmdet': 'not importable (AssertionError: MMCV==2.2.0 is used but incompatible. '
+                    'Please install mmcv>=2.0.0rc4, <2.2.0.)', 'mmseg': '1.2.2'}
     text = '\n'.join(known_issues(env))
-    assert 'mmcv 2.2.0: mmdet 3.3 and mmseg 1.2 refuse' in text
     assert 'without working compiled ops' in text and 'rebuild mmcv' in text
-    assert 'mmdet does not import' in text
+    # the host's own reason, not a version range of ours that may not apply to this stack
+    assert 'mmdet not importable (AssertionError: MMCV==2.2.0 is used but incompatible' in text
+    assert 'refuse' not in text
     assert 'bf16' not in text  # no cpu bf16 entry: nothing claimed
     env['cpu bf16'] = 'not native (neither AMX nor AVX512-BF16): bf16 autocast will be slow'
     assert 'CPU bf16 is not native' in '\n'.join(known_issues(env))
