@@ -16,7 +16,9 @@ mmengine versions of :data:`MMENGINE_VERSIONS`): a path starting with ``mmtwins:
 answered by :func:`resolve`; ``mmdet::``/``mmseg::``... paths whose file is in the host's
 ``.mim/configs`` are answered directly by :func:`host_config` (the file mmengine finds, without
 parsing every metafile of the host on each lookup: 0.1-0.4 s a path, 1-2 s a config); everything
-else goes to mmengine's own function unchanged.
+else goes to mmengine's own function unchanged. Where the hosts are installed under other
+distribution names (the OneDL forks), :func:`adopt_renamed_distributions` points mmengine's
+table at them, so that its own lookup finds them too.
 
 It is installed two ways:
 
@@ -98,6 +100,37 @@ def host_config(cfg_path: str):
     return (path, scope) if osp.isfile(path) else None
 
 
+def adopt_renamed_distributions(module2package: dict) -> list:
+    """Point mmengine's table of config packages (``MODULE2PACKAGE``: import name ->
+    distribution) at the distribution that provides a module under another name.
+
+    mmengine looks ``mmseg::``/``mmdet::`` up by the *distribution* ``mmsegmentation``/``mmdet``;
+    the OneDL forks install the same modules as ``onedl-mmsegmentation``/``onedl-mmdetection``,
+    so mmengine's own lookup says "mmsegmentation is not installed". Only entries whose module
+    is importable while their distribution is not installed change, and only to the one
+    distribution that provides the module. Returns the ``(module, distribution)`` pairs changed.
+    """
+    from importlib import metadata
+    stale = []
+    for module, dist in module2package.items():
+        if importlib.util.find_spec(module) is None:
+            continue
+        try:
+            metadata.distribution(dist)
+        except metadata.PackageNotFoundError:
+            stale.append(module)
+    if not stale or not hasattr(metadata, 'packages_distributions'):  # Python >= 3.10
+        return []
+    providers = metadata.packages_distributions()
+    changed = []
+    for module in stale:
+        names = sorted(set(providers.get(module, ())))
+        if len(names) == 1:
+            module2package[module] = names[0]
+            changed.append((module, names[0]))
+    return changed
+
+
 def mmengine_version():
     """The installed mmengine's version as a tuple of ints (``(0, 10, 7)``), or None."""
     try:
@@ -160,6 +193,11 @@ def install_resolver(config_cls, strict: bool = True) -> bool:
                 return found
         return original(cfg_path, filename)
 
+    try:
+        from mmengine.config.utils import MODULE2PACKAGE
+        adopt_renamed_distributions(MODULE2PACKAGE)
+    except ImportError:
+        pass
     setattr(_get_cfg_path, _MARK, True)
     _get_cfg_path.__wrapped__ = original
     config_cls._get_cfg_path = staticmethod(_get_cfg_path)

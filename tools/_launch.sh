@@ -1,8 +1,10 @@
 # Shared by dist_*.sh and slurm_*.sh (sourced, not run): the interpreter and the import path.
-# PYTHON: as given, else the repo's .venv if present, else python3.
+# PYTHON: as given, else the virtualenv tools/setup.sh made for MMTWINS_STACK (.venv by default,
+# .venv-onedl for the OneDL forks) if present, else python3.
 TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [ -z "${PYTHON:-}" ]; then
-    if [ -x "$TOOLS/../.venv/bin/python" ]; then PYTHON="$TOOLS/../.venv/bin/python"; else PYTHON=python3; fi
+    source "$TOOLS/stack.sh"  # VENV
+    if [ -x "$VENV/bin/python" ]; then PYTHON="$VENV/bin/python"; else PYTHON=python3; fi
 fi
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"
 

@@ -2,7 +2,7 @@
 # Distributed testing with torchrun, single or multi node:
 #   tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py options]
 # Environment (as in mmdet/mmseg): NNODES (1), NODE_RANK (0), MASTER_ADDR (127.0.0.1),
-# PORT (29500), PYTHON (the repo's .venv if present, else python3).
+# PORT (29500), PYTHON (the stack's .venv if present, else python3).
 # Without GPUs it runs GPUS CPU processes (gloo; SyncBN becomes BN).
 set -euo pipefail
 if [ $# -lt 3 ]; then

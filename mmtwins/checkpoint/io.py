@@ -117,6 +117,14 @@ def _is_safetensors(path: str) -> bool:
     return len(head) == 9 and head[8:9] == b'{' and not zipfile.is_zipfile(path)
 
 
+def unpickling_detail(exc: BaseException) -> str:
+    """The line of torch's weights-only refusal that names what was refused (its first line
+    is advice to switch the protection off, which we do not repeat)."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return next((ln for ln in lines if 'GLOBAL' in ln or 'Unsupported' in ln),
+                lines[0] if lines else repr(exc))
+
+
 def load_file(path: str, map_location: Optional[str] = 'cpu') -> Any:
     """Read a ``.pth``/``.pt``/``.bin`` or ``.safetensors`` file without running code.
 
@@ -153,12 +161,13 @@ def load_file(path: str, map_location: Optional[str] = 'cpu') -> Any:
     except pickle.UnpicklingError as exc:
         msg = str(exc)
         if 'weights_only' in msg or 'Unsupported global' in msg or 'GLOBAL' in msg:
+            detail = unpickling_detail(exc)
             raise CheckpointError(
                 f'refusing to load {path}: it contains pickled Python objects that are not '
                 f'plain weights, and unpickling them could run arbitrary code. mmtwins only '
                 f'loads tensors (torch.load(weights_only=True)). If you trust the file, '
                 f'extract its state dict yourself and save it with torch.save(state_dict, '
-                f'...).\nDetails: {msg.splitlines()[0] if msg else exc!r}') from exc
+                f'...).\nDetails: {detail}') from exc
         raise CheckpointError(f'{path} is not a valid checkpoint ({exc}); it may be truncated '
                               f'or corrupt: download or copy it again') from exc
     except Exception as exc:  # the unpickler raises many types on garbage input

@@ -77,8 +77,8 @@ def run_main(main, argv=None) -> int:
     except pickle.UnpicklingError as exc:
         # mmengine's load_from / resume go through torch.load(weights_only=True) with our
         # allow-list (allow_mmengine_checkpoints): anything else in a checkpoint is refused
-        detail = next((ln.strip() for ln in str(exc).splitlines() if 'GLOBAL' in ln
-                       or 'Unsupported' in ln), str(exc).splitlines()[0] if str(exc) else '')
+        from ..checkpoint.io import unpickling_detail
+        detail = unpickling_detail(exc)
         print(f'\nerror: refusing to load a checkpoint: it contains pickled Python objects '
               f'that are not plain weights, and unpickling them could run arbitrary code. '
               f'Only genuine mmengine/mmdet/mmseg checkpoints are accepted.\nDetails: {detail}',

@@ -244,7 +244,8 @@ def test_host_config_paths_resolve_as_mmengine_does(tmp_path):
         assert wrapped(name, 'x.py') == original(name, 'x.py'), name
     # the hosts' own configs, by the names of their metafiles (every 60th: mmengine's lookup
     # takes 0.1-0.4 s each)
-    for package in ('mmdet', 'mmsegmentation'):
+    from mmengine.config.utils import MODULE2PACKAGE
+    for package in (MODULE2PACKAGE['mmdet'], MODULE2PACKAGE['mmseg']):  # either stack's names
         root = get_installed_path(package)
         index = load(osp.join(root, '.mim', 'model-index.yml'))
         names = sorted({model['Config'][len('configs/'):] for meta in index['Import']

@@ -148,3 +148,33 @@ def test_mmengine_reads_local_checkpoints_safely_on_either_stack(tmp_path):
 
     with pytest.raises(FileNotFoundError, match='no_such.pth'):
         load_checkpoint(model, str(tmp_path / 'no_such.pth'))
+
+
+def test_mmengine_finds_the_hosts_under_either_distribution_name():
+    """mmengine's own pkg:: lookup goes by distribution name (mmsegmentation); a table entry
+    naming the other stack's distribution is pointed at the installed one, and only then."""
+    from mmengine.config.utils import MODULE2PACKAGE
+    from mmengine.utils import get_installed_path, is_installed
+
+    from mmtwins.startup_hook import adopt_renamed_distributions
+    for module in ('mmdet', 'mmseg'):
+        assert is_installed(MODULE2PACKAGE[module])  # as mmtwins left it: the installed one
+        assert get_installed_path(MODULE2PACKAGE[module]).endswith(module)
+    (dist, _), = stack.installed('mmseg')
+    other = 'mmsegmentation' if dist.startswith('onedl-') else 'onedl-mmsegmentation'
+    table = {'mmseg': other, 'mmdet': MODULE2PACKAGE['mmdet'], 'nosuchmodule': 'nosuch'}
+    assert adopt_renamed_distributions(table) == [('mmseg', dist)]
+    assert table == {'mmseg': dist, 'mmdet': MODULE2PACKAGE['mmdet'], 'nosuchmodule': 'nosuch'}
+
+
+def test_mmengines_own_lookup_of_a_host_config_without_importing_mmtwins():
+    """The start-up hook alone (a script that never imports mmtwins): mmengine.hub.get_config
+    goes through mmengine's metafile lookup by distribution name, on either stack."""
+    from helpers import run_python
+    code = ('import sys\n'
+            'from mmengine.hub import get_config\n'
+            "cfg = get_config('mmseg::twins/twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py')\n"
+            "print('backbone', cfg.model.backbone.type, 'mmtwins' in sys.modules)\n")
+    proc = run_python(['-c', code])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'backbone SVT False' in proc.stdout
