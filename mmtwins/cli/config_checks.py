@@ -28,7 +28,10 @@ def load_config(path: str, cfg_options: Optional[Dict[str, Any]] = None) -> Conf
         raise InputNotFoundError(f'config file not found: {path}.{hint}')
     allow_mmengine_checkpoints()
     import mmtwins  # noqa: F401  (registers our modules even if custom_imports is missing)
-    cfg = Config.fromfile(path)
+    try:
+        cfg = Config.fromfile(path)
+    except FileNotFoundError as exc:  # a _base_ that does not exist (mmtwins::, mmseg::, path)
+        raise InputNotFoundError(f'{path}: {exc}') from exc
     if cfg_options:
         check_cfg_options(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
@@ -105,9 +108,16 @@ def check_batch_norm_batch(cfg: Config, world_size: int = 1) -> None:
                     f"(model.{head_key}.norm_cfg=dict(type='GN', num_groups=32)).")
 
 
+#: how alike a new last key of --cfg-options and an existing key must be to call it a typo
+#: ('max_iterz'/'max_iters' 0.89; 'norm_eval'/'norm_cfg' 0.59 stays a new key)
+TYPO_CUTOFF = 0.8
+
+
 def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
     """Refuse ``--cfg-options`` whose path does not exist up to its last key (a typo would
-    otherwise silently add an unused key); the last key may be new (a new argument)."""
+    otherwise silently add an unused key), and a last key that does not exist where a close one
+    does (``train_cfg.max_iterz``: "did you mean 'max_iters'?"); a last key unlike every key
+    there is added, as mmengine does (a new argument)."""
     for key in options:
         node: Any = cfg._cfg_dict
         parts = key.split('.')
@@ -126,3 +136,13 @@ def check_cfg_options(cfg: Config, options: Dict[str, Any]) -> None:
                                   f'(it has: {keys}).{hint}')
         if not isinstance(node, (dict, list, tuple)):
             raise ConfigError(f'--cfg-options {key}: {".".join(parts[:-1])} is not a dict')
+        last = parts[-1]
+        if isinstance(node, dict) and last not in node:
+            close = difflib.get_close_matches(last, [str(k) for k in node], n=1,
+                                              cutoff=TYPO_CUTOFF)
+            if close:
+                where = '.'.join(parts[:-1]) or 'the config'
+                raise ConfigError(
+                    f'--cfg-options {key}: {where} has no key {last!r}; did you mean '
+                    f'{close[0]!r}? (To add a new key {last!r} next to {close[0]!r}, set it in '
+                    f'a config file that inherits this one.)')

@@ -18,7 +18,7 @@ def run_setup(env_extra, tmp_path):
 @pytest.mark.slow  # a tool in a subprocess
 @pytest.mark.parametrize('python,message', [
     ('/nonexistent/python3', 'no Python interpreter found'),
-    ('/bin/false', 'Python 3.8-3.12 is required'),
+    ('/bin/false', 'Python 3.11 is required'),
 ])
 def test_setup_missing_prerequisite_is_a_clear_error(tmp_path, python, message):
     proc = run_setup({'MMTWINS_PYTHON': python}, tmp_path)
@@ -26,6 +26,27 @@ def test_setup_missing_prerequisite_is_a_clear_error(tmp_path, python, message):
     assert message in proc.stderr
     assert len(proc.stderr.splitlines()) <= 4, proc.stderr
     assert not (tmp_path / 'venv').exists()
+
+
+def test_python_versions_agree():
+    """setup.cfg's python_requires, tools/setup.sh's check and the README name one version."""
+    import configparser
+    import re
+    cfg = configparser.ConfigParser()
+    cfg.read(os.path.join(REPO_ROOT, 'setup.cfg'))
+    low = re.fullmatch(r'>=(\d+)\.(\d+)', cfg['options']['python_requires']).groups()
+    with open(os.path.join(REPO_ROOT, 'tools', 'setup.sh')) as f:
+        setup = f.read()
+    check = re.search(r'sys.exit\(0 if \((\d+), (\d+)\) <= sys.version_info\[:2\] <= '
+                      r'\((\d+), (\d+)\) else 1\)', setup).groups()
+    assert check[:2] == check[2:] == low
+    version = '.'.join(low)
+    assert f'Python {version} is required' in setup
+    assert f'Programming Language :: Python :: {version}' in cfg['metadata']['classifiers']
+    with open(os.path.join(REPO_ROOT, 'README.md')) as f:
+        readme = f.read()
+    named = set(re.findall(r'Python (3\.\d+(?:-3\.\d+)?)', readme))
+    assert named == {version}, named
 
 
 def test_docstring_examples():

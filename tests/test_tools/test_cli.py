@@ -206,6 +206,8 @@ def test_missing_pretrained_checkpoint_is_a_clear_message(toy, tmp_path):
      'configs/upernet_twins_svt_s_ade20k.py'),
     (['configs/upernet_twins_svt_s_ade20k.py', '--cfg-options', 'modle.backbone.arch=b'],
      "the config has no key 'modle'"),
+    (['configs/upernet_twins_svt_s_ade20k.py', '--cfg-options', 'train_cfg.max_iterz=1'],
+     "train_cfg has no key 'max_iterz'; did you mean 'max_iters'?"),
     (['configs/upernet_twins_svt_s_ade20k.py', '--work-dir', '/tmp/x', '--cfg-options',
       'train_dataloader.dataset.data_root=/nonexistent/ade'],
      "train_dataloader: the data root '/nonexistent/ade' does not exist"),
