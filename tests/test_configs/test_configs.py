@@ -30,7 +30,7 @@ PAPER_PARAMS = {
                     svt_l=133.0),
     'fpn': dict(pcpvt_s=28.4, svt_s=28.3, pcpvt_b=48.1, svt_b=60.4, pcpvt_l=65.3, svt_l=103.7),
 }
-# Rows that cannot match, explained in the README: the paper prints 44.0 for Mask R-CNN
+# Rows that cannot match, explained in docs/model_zoo.md: the paper prints 44.0 for Mask R-CNN
 # SVT-S although its own head-included count is 44.2 (mmseg's SVT gives the same), and 133
 # (no decimal) for UPerNet SVT-L, whose count is 133.8.
 UNMATCHED = {('mask_rcnn', 'svt_s'): 44.2, ('upernet', 'svt_l'): 133.8}
@@ -220,6 +220,14 @@ def test_layer_wise_lr_decay_constructor():
 def test_toy_and_extra_configs_write_checkpoints_atomically(path):
     cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', path))
     assert cfg.default_hooks.checkpoint.backend_args == ATOMIC
+
+
+def test_quick_start_evaluates_several_times():
+    """The quick start's curves show mIoU as a curve (4 evaluations), not a lone point."""
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'toy',
+                                   'upernet_twins_svt_s_toy_ade20k.py'))
+    assert cfg.train_cfg.max_iters // cfg.train_cfg.val_interval == 4
+    assert cfg.train_cfg.max_iters % cfg.train_cfg.val_interval == 0  # the last one at the end
 
 
 def test_host_config_paths_resolve_as_mmengine_does(tmp_path):

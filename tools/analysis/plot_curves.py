@@ -56,6 +56,9 @@ def main(argv=None):
         points = [(r['step'], r[key]) for r in records if key in r and 'step' in r]
         ax.plot([p[0] for p in points], [p[1] for p in points], marker='.' if len(points) < 50
                 else None)
+        if points and key in metrics:  # an evaluation's figure, as a number too
+            ax.annotate(f'{points[-1][1]:.4g}', points[-1], textcoords='offset points',
+                        xytext=(-4, 6), ha='right')
         ax.set_title(key)
         ax.set_xlabel('iteration' if 'epoch' not in records[-1] else 'step')
         ax.grid(alpha=0.3)
