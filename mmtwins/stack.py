@@ -13,8 +13,9 @@ import time, what is missing and how to install either stack. Everything here us
 standard library: it runs before mmengine is imported.
 """
 import importlib.util
-import re
 from importlib import metadata
+
+from .startup_hook import version_tuple  # standard library only, like this module
 
 #: import name -> (original distribution, OneDL distribution)
 DISTRIBUTIONS = {
@@ -32,11 +33,6 @@ INSTALL_HINT = ('Install one stack first: the OpenMMLab packages (pip install "m
                 'mim install mmengine "mmcv>=2.0.0rc4,<2.2.0") or the OneDL forks (pip install '
                 '"mmtwins[onedl]"); in a checkout, bash tools/setup.sh sets up either '
                 '(MMTWINS_STACK=onedl for the forks).')
-
-
-def version_tuple(text: str) -> tuple:
-    """``'2.0.0rc4'`` -> ``(2, 0, 0)``; ``'0.10.12'`` -> ``(0, 10, 12)``."""
-    return tuple(int(p) for p in re.findall(r'\d+', text.split('+')[0])[:3])
 
 
 def installed(module: str) -> list:

@@ -37,6 +37,7 @@ import difflib
 import importlib.util
 import os
 import os.path as osp
+import re
 import sys
 
 PREFIX = 'mmtwins::'
@@ -131,17 +132,19 @@ def adopt_renamed_distributions(module2package: dict) -> list:
     return changed
 
 
+def version_tuple(text: str) -> tuple:
+    """``'0.10.7'`` -> ``(0, 10, 7)``; ``'2.0.0rc4'`` -> ``(2, 0, 0)``; ``'2.13.0+cpu'`` ->
+    ``(2, 13, 0)``."""
+    return tuple(int(p) for p in re.findall(r'\d+', text.split('+')[0])[:3])
+
+
 def mmengine_version():
     """The installed mmengine's version as a tuple of ints (``(0, 10, 7)``), or None."""
     try:
         from mmengine.version import __version__
     except Exception:
         return None
-    parts = []
-    for piece in __version__.split('.')[:3]:
-        digits = ''.join(c for c in piece if c.isdigit())
-        parts.append(int(digits) if digits else 0)
-    return tuple(parts)
+    return version_tuple(__version__)
 
 
 def compatibility_problem(config_cls) -> str:
