@@ -11,7 +11,7 @@ from .stack import check as _check_stack
 _check_stack()  # before anything imports mmengine: one clear ImportError if the stack is missing
 
 from . import config, engine, models  # noqa: E402,F401  (mmtwins::, registrations)
-from .checkpoint import allow_mmengine_checkpoints, read_local_checkpoints_safely
+from .checkpoint import allow_mmengine_checkpoints, register_safe_loaders
 from .models import TwinsPCPVT, TwinsSVT  # noqa: E402
 from .version import __version__, version_info
 
@@ -21,8 +21,9 @@ from .version import __version__, version_info
 # test.py. Our configs import mmtwins before any checkpoint is read, so allow exactly those
 # globals here (torch's public allow-list; weights_only stays on).
 allow_mmengine_checkpoints()
-# ... and mmengine reads local checkpoint files the same way on both stacks (onedl-mmengine
-# would retry a refused file with weights_only=False): see read_local_checkpoints_safely.
-read_local_checkpoints_safely()
+# ... and mmengine's loader of every scheme (local files, http(s) URLs, open-mmlab://, ...) reads
+# the same way on both stacks: mmengine downloads with torch.hub's weights_only=False, and
+# onedl-mmengine retries a refused local file with weights_only=False. See checkpoint/schemes.py.
+register_safe_loaders()
 
 __all__ = ['__version__', 'version_info', 'TwinsPCPVT', 'TwinsSVT']

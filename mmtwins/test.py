@@ -10,6 +10,7 @@ import os.path as osp
 import sys
 
 from .checkpoint import CheckpointError, resolve_checkpoint_path
+from .checkpoint.download import is_url
 from .cli.config_checks import load_config
 from .cli.data_checks import check_data
 from .cli.devices import adapt_to_device
@@ -69,8 +70,10 @@ def enable_outputs(cfg, out: str) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    # a local file, or a URL downloaded once into torch's hub cache (as mmseg/mmdet do)
-    checkpoint = resolve_checkpoint_path(args.checkpoint)
+    # a local file or hub id, checked here; a URL is left to the runner, whose loader
+    # (mmtwins.checkpoint.schemes) downloads it once per node into torch's hub cache
+    checkpoint = args.checkpoint if is_url(args.checkpoint) \
+        else resolve_checkpoint_path(args.checkpoint)
     cfg.launcher = args.launcher
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     cfg.load_from = checkpoint

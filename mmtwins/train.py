@@ -7,6 +7,7 @@ import argparse
 import os
 import sys
 
+from .checkpoint.download import is_url
 from .cli.config_checks import (add_hook_once, check_batch_norm_batch, ensure_atomic_checkpoints,
                                 load_config)
 from .cli.data_checks import check_data
@@ -24,8 +25,9 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', help='where logs and checkpoints go '
                         '(default: ./work_dirs/<config name>)')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from CKPT, or with no value from the newest complete '
-                             'checkpoint of the work dir (a fresh start if there is none)')
+                        help='resume from CKPT (a file or an http(s) URL), or with no value from '
+                             'the newest complete checkpoint of the work dir (a fresh start if '
+                             'there is none)')
     parser.add_argument('--amp', action='store_true',
                         help='mixed precision: fp16 with loss scaling on GPU, bf16 on CPU')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -71,8 +73,9 @@ def main(argv=None) -> int:
         cfg.resume = latest is not None
         cfg.load_from = latest
     elif args.resume is not None:
-        if not os.path.isfile(args.resume):
-            raise CheckpointNotFoundError(f'--resume {args.resume}: no such checkpoint file')
+        if not is_url(args.resume) and not os.path.isfile(args.resume):
+            raise CheckpointNotFoundError(f'--resume {args.resume}: no such checkpoint file (give '
+                                          f'a file or an http(s) URL)')
         cfg.resume = True
         cfg.load_from = args.resume
     import torch

@@ -9,8 +9,8 @@ Known layouts (``FORMATS``):
   ``layers.{i}.{j}`` with GSA q/kv fused into ``attn.attn.in_proj_*`` and
   ``attn.attn.out_proj``, ``ffn.layers``, ``position_encodings.{i}``, ``norm_list.{i}``.
 * ``mmpretrain``: ``patch_embeds.{i}.projection``, ``stages.{i}.{j}`` with ``ffn.layers``,
-  ``position_encodings.{i}``, ``norm_after_stage{i}`` (only stage 4 in ImageNet files,
-  where it is the classifier's final norm).
+  ``position_encodings.{i}``, ``norm_after_stage{i}`` (stage ``i``'s norm; ImageNet files
+  have stage 4's only, which a model without that norm ignores).
 """
 import re
 from collections import OrderedDict
@@ -121,13 +121,7 @@ def convert_state_dict(state_dict: Dict[str, torch.Tensor], fmt: str
     out: Dict[str, torch.Tensor] = OrderedDict()
     ignored: List[str] = []
     unknown: List[str] = []
-    if fmt == 'mmpretrain':
-        stage_norms = {int(m.group(1)) for k in state_dict
-                       if (m := re.match(r'^norm_after_stage(\d+)\.', k))}
     for key, value in state_dict.items():
-        if fmt == 'mmpretrain' and key.startswith('norm_after_stage') and len(stage_norms) == 1:
-            ignored.append(key)  # ImageNet files: the classifier's final norm, not a stage norm
-            continue
         new = _rename(key, fmt)
         if new is None:
             if key.startswith(_CLASSIFIER_PREFIXES):

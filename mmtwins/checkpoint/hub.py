@@ -11,7 +11,8 @@ import os.path as osp
 import re
 from typing import Optional, Tuple
 
-from .io import CheckpointNotFoundError, is_url
+from ..errors import CheckpointNotFoundError
+from .download import is_url
 
 HUB_PREFIXES = ('hf-hub:', 'hf_hub:')
 # a bare string ending like this is a (missing) local file, never a hub repo id

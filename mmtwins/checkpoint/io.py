@@ -12,7 +12,6 @@ import os.path as osp
 import pickle
 import zipfile
 from typing import Any, List, Optional
-from urllib.parse import urlparse
 
 import torch
 
@@ -69,45 +68,6 @@ def safe_globals() -> List[Any]:
     return allowed + _numpy_globals()
 
 
-def is_url(path: str) -> bool:
-    return urlparse(str(path)).scheme in ('http', 'https', 'ftp')
-
-
-def resolve_checkpoint_path(path_or_url: str) -> str:
-    """Local path of a checkpoint; URLs are downloaded once into torch's hub cache.
-
-    Hugging Face hub repo ids (``'timm/twins_svt_small.in1k'``, ``'hf-hub:ORG/NAME[@REV]'``)
-    are fetched with huggingface_hub into its cache: see :mod:`mmtwins.checkpoint.hub`.
-    """
-    from .hub import download_from_hub, is_hub_id  # lazy: hub imports this module
-    if is_hub_id(path_or_url):
-        return download_from_hub(path_or_url)
-    path_or_url = os.fspath(path_or_url)
-    if not is_url(path_or_url):
-        path = osp.expanduser(path_or_url)
-        if not osp.isfile(path):
-            raise CheckpointNotFoundError(
-                f'checkpoint not found: {path_or_url!r}. Give the path of a local file or an '
-                f'http(s) URL; convert official/timm/mmseg/mmpretrain files with '
-                f'tools/model_converters/twins2mmtwins.py if you want a local copy.')
-        return path
-    from torch.hub import download_url_to_file, get_dir
-    filename = osp.basename(urlparse(path_or_url).path) or 'checkpoint.pth'
-    cache_dir = osp.join(get_dir(), 'checkpoints')
-    os.makedirs(cache_dir, exist_ok=True)
-    target = osp.join(cache_dir, filename)
-    if not osp.isfile(target):
-        try:
-            # writes to a temporary file and renames it when complete
-            download_url_to_file(path_or_url, target, progress=False)
-        except Exception as exc:
-            raise CheckpointNotFoundError(
-                f'could not download checkpoint {path_or_url!r}: {exc}. Check the URL and '
-                f'your network, or download the file yourself and pass its local path.'
-            ) from exc
-    return target
-
-
 def _is_safetensors(path: str) -> bool:
     if path.endswith('.safetensors'):
         return True
@@ -132,7 +92,11 @@ def load_file(path: str, map_location: Optional[str] = 'cpu') -> Any:
         CheckpointError: the file is missing, not a checkpoint, truncated, or needs
             pickled objects outside the allow-list.
     """
-    path = resolve_checkpoint_path(path)
+    path = osp.expanduser(os.fspath(path))
+    if not osp.isfile(path):
+        raise CheckpointNotFoundError(
+            f'checkpoint not found: {path!r} is not a file. (URLs and hub ids are read with '
+            f'mmtwins.checkpoint.read_checkpoint.)')
     if osp.getsize(path) == 0:
         raise CheckpointError(f'{path} is empty (0 bytes): not a checkpoint')
     if _is_safetensors(path):
@@ -185,27 +149,3 @@ def allow_mmengine_checkpoints() -> None:
     """
     if hasattr(torch.serialization, 'add_safe_globals'):
         torch.serialization.add_safe_globals(safe_globals())
-
-
-def _load_local_checkpoint(filename: str, map_location=None) -> Any:
-    """mmengine's loader of local checkpoint files (``CheckpointLoader``'s scheme ``''``), as
-    :func:`load_file` reads them: never by unpickling arbitrary objects."""
-    path = osp.expanduser(filename)
-    if not osp.isfile(path):
-        raise CheckpointNotFoundError(f'checkpoint not found: {filename!r} is not a file.')
-    return load_file(path, map_location=map_location)
-
-
-def read_local_checkpoints_safely() -> None:
-    """Make mmengine's ``load_checkpoint`` (``load_from``, ``--resume``, the hosts' ``test.py``,
-    ``init_model``/``init_detector``) read local files with :func:`load_file`.
-
-    mmengine's own local loader is plain ``torch.load``, weights-only by default since torch
-    2.6; onedl-mmengine's tries ``weights_only=True`` but, when that refuses a file, loads it
-    again with ``weights_only=False``, i.e. runs whatever the file's pickle asks. Registering
-    this loader for local paths (mmengine's public ``CheckpointLoader.register_scheme``) gives
-    both stacks the same behaviour: the allow-list of :func:`safe_globals`, safetensors files
-    too, and one :class:`CheckpointError` for anything else.
-    """
-    from mmengine.runner.checkpoint import CheckpointLoader
-    CheckpointLoader.register_scheme(prefixes='', loader=_load_local_checkpoint, force=True)

@@ -8,7 +8,8 @@ from torch import nn
 
 from .. import variants
 from .convert import convert_state_dict, describe_arch, detect_format, to_mmtwins
-from .io import CheckpointError, CheckpointNotFoundError, load_file
+from .io import CheckpointError, CheckpointNotFoundError
+from .resolve import read_checkpoint
 
 
 def where_to_get(model: nn.Module) -> str:
@@ -38,7 +39,7 @@ def load_checkpoint_as_mmtwins(checkpoint: str, prefix: Optional[str] = None,
 
     Returns the dict of :func:`mmtwins.checkpoint.convert.to_mmtwins`.
     """
-    obj = load_file(checkpoint, map_location=map_location)
+    obj = read_checkpoint(checkpoint, map_location=map_location)
     try:
         return to_mmtwins(obj, prefix=prefix)
     except CheckpointError as exc:
@@ -47,25 +48,33 @@ def load_checkpoint_as_mmtwins(checkpoint: str, prefix: Optional[str] = None,
 
 def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
                      source: str = 'checkpoint', allow_missing_stage_norms: bool = True,
-                     hint: str = '') -> dict:
+                     hint: str = '', ignore_surplus_stage_norms: Optional[bool] = None) -> dict:
     """Match a converted state dict against ``model``; raise unless it loads completely.
 
-    With ``allow_missing_stage_norms``, stage norms (``stages.{i}.norm``) may be absent
-    from the file as a whole: ImageNet checkpoints have none, and they keep their
-    initialisation. Everything else must be present with the model's shapes. ``hint`` is
-    appended to the error message.
+    With ``allow_missing_stage_norms`` (pretrained weights), stage norms
+    (``stages.{i}.norm``) may differ between the file and the model: a model norm the file
+    lacks keeps its initialisation (ImageNet checkpoints have none, or mmpretrain's only the
+    last), and a file norm the model does not have (``norm_after_stage`` off there) is
+    ignored (``ignore_surplus_stage_norms``, by default as ``allow_missing_stage_norms``).
+    Everything else must be present with the model's shapes. ``hint`` is appended to the error
+    message.
 
     Returns:
-        dict with ``matched`` (the tensors to load), ``expected_missing`` keys.
+        dict with ``matched`` (the tensors to load), ``expected_missing`` keys and
+        ``ignored`` keys (stage norms the model does not have).
     """
     own = model.state_dict()
     mismatched = [k for k, v in state_dict.items() if k in own and own[k].shape != v.shape]
     unexpected = [k for k in state_dict if k not in own]
     missing = [k for k in own if k not in state_dict]
-    has_stage_norms = any(_STAGE_NORM.match(k) for k in state_dict)
-    expected_missing = [k for k in missing if _STAGE_NORM.match(k) and not has_stage_norms
-                        and allow_missing_stage_norms]
+    if ignore_surplus_stage_norms is None:
+        ignore_surplus_stage_norms = allow_missing_stage_norms
+    expected_missing = [k for k in missing if _STAGE_NORM.match(k)] \
+        if allow_missing_stage_norms else []
+    ignored = [k for k in unexpected if _STAGE_NORM.match(k)] if ignore_surplus_stage_norms \
+        else []
     missing = [k for k in missing if k not in expected_missing]
+    unexpected = [k for k in unexpected if k not in ignored]
     matched = {k: v for k, v in state_dict.items()
                if k in own and own[k].shape == v.shape}
     problems = mismatch_report(state_dict, own, mismatched, missing, unexpected)
@@ -77,7 +86,7 @@ def check_state_dict(model: nn.Module, state_dict: Dict[str, torch.Tensor],
             f'The model is {describe_arch(own)}; the checkpoint holds '
             f'{describe_arch(state_dict)}.\n' + '\n'.join(problems)
             + (f'\n{hint}' if hint else ''))
-    return dict(matched=matched, expected_missing=expected_missing)
+    return dict(matched=matched, expected_missing=expected_missing, ignored=ignored)
 
 
 def mismatch_report(checkpoint: Dict[str, torch.Tensor], own: Dict[str, torch.Tensor],
@@ -137,15 +146,16 @@ def load_pretrained(model: nn.Module, checkpoint: str, prefix: Optional[str] = N
         own = model.state_dict()
         for k, v in result['matched'].items():
             own[k].copy_(v)
+    ignored = info['ignored'] + result['ignored']
     summary = dict(format=info['format'], loaded=sorted(result['matched']),
-                   expected_missing=result['expected_missing'], ignored=info['ignored'])
+                   expected_missing=result['expected_missing'], ignored=ignored)
     from mmengine.logging import print_log
     msg = (f'mmtwins: loaded {len(result["matched"])}/{len(own)} tensors from {checkpoint} '
            f'({info["format"]} layout{", prefix " + repr(info["prefix"]) if info["prefix"] else ""}'
            f'); expected missing {len(result["expected_missing"])}'
            f'{" (stage norms, kept at init)" if result["expected_missing"] else ""}; '
-           f'ignored {len(info["ignored"])}'
-           f'{" (" + _short(info["ignored"], 4) + ")" if info["ignored"] else ""}; '
+           f'ignored {len(ignored)}'
+           f'{" (" + _short(ignored, 4) + ")" if ignored else ""}; '
            f'unexpected 0')
     print_log(msg, logger=logger if logger is not None else 'current')
     return summary
@@ -189,9 +199,24 @@ def convert_backbone_part(module: nn.Module, part: Dict[str, torch.Tensor],
             f'nothing was loaded. ' + WHOLE_MODEL_HINT)
     source = f'the backbone part of the checkpoint ({prefix!r}, {fmt} layout)' if prefix \
         else f'the state dict ({fmt} layout)'
+    # an mmpretrain classifier's last stage norm is its final norm: kept where the model has
+    # that norm, ignored where it has none (as the official/timm classifier's 'norm')
     result = check_state_dict(module, converted, source=source, allow_missing_stage_norms=False,
-                              hint=WHOLE_MODEL_HINT)
-    return dict(state_dict=result['matched'], format=fmt, ignored=ignored)
+                              hint=WHOLE_MODEL_HINT,
+                              ignore_surplus_stage_norms=fmt == 'mmpretrain')
+    return dict(state_dict=result['matched'], format=fmt, ignored=ignored + result['ignored'])
+
+
+def _nested_container(state_dict: dict) -> Optional[str]:
+    """The key of a container of tensors (``'model'``, ``'state_dict'``, ``'module'``) in a
+    dict that holds no tensors of its own, or None."""
+    if any(isinstance(v, torch.Tensor) for v in state_dict.values()):
+        return None
+    for key in ('model', 'state_dict', 'module'):
+        value = state_dict.get(key)
+        if isinstance(value, dict) and any(isinstance(v, torch.Tensor) for v in value.values()):
+            return key
+    return None
 
 
 def backbone_load_pre_hook(module: nn.Module, state_dict: dict, prefix: str, local_metadata,
@@ -213,6 +238,16 @@ def backbone_load_pre_hook(module: nn.Module, state_dict: dict, prefix: str, loc
     keys = [k for k in state_dict if k.startswith(prefix)]
     part = OrderedDict((k[len(prefix):], state_dict[k]) for k in keys
                        if isinstance(state_dict[k], torch.Tensor))
+    # a bare backbone given a whole checkpoint as its state dict (mmengine's load_checkpoint
+    # reads 'state_dict' only; the official trainer saves {'model': ...}): its tensors, as
+    # mmtwins' own loader reads such files. (A parent module hands its children only their
+    # own keys, so under a prefix such a file shows up as no tensors at all.)
+    container = _nested_container(state_dict) if not part and not prefix else None
+    if container is not None:
+        nested = state_dict.pop(container)
+        keys = [k for k, v in nested.items() if isinstance(v, torch.Tensor)]
+        part = OrderedDict((k, nested[k]) for k in keys)
+        state_dict.update(part)
     info = convert_backbone_part(module, part, prefix)
     for k in keys:
         del state_dict[k]

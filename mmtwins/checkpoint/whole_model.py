@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from .. import variants
-from .io import CheckpointError, load_file, resolve_checkpoint_path
+from .io import CheckpointError
 from .load import convert_backbone_part, mismatch_report
+from .resolve import read_checkpoint
 
 # last module names of the layers whose output size is the number of classes (mmseg's
 # decode heads; mmdet's RetinaNet, ATSS, FCOS, Faster/Mask R-CNN, Mask2Former, DINO)
@@ -138,7 +139,7 @@ def state_dict_of(checkpoint) -> Optional[Dict[str, torch.Tensor]]:
 def read_whole_checkpoint(path_or_url: str):
     """Read a whole-model checkpoint (a file or URL) with mmtwins' safe reader; returns
     ``(checkpoint, state_dict)``. Raises CheckpointError when it holds no weights."""
-    checkpoint = load_file(resolve_checkpoint_path(path_or_url))
+    checkpoint = read_checkpoint(path_or_url)
     state_dict = state_dict_of(checkpoint)
     if state_dict is None:
         raise CheckpointError(f'{path_or_url} holds no model weights (state_dict)')

@@ -75,6 +75,7 @@ def collect_env() -> 'OrderedDict[str, str]':
                              if _startup_hook_installed() else
                              'not installed (import mmtwins before loading mmtwins:: configs)')
     env['mmengine checkpoints'] = _mmengine_checkpoints()
+    env['checkpoint loaders'] = _checkpoint_loaders()
     env['openmim'] = _dist_version('openmim')
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
@@ -102,6 +103,20 @@ def _mmengine_checkpoints() -> str:
             'mmtwins.checkpoint.allow_mmengine_checkpoints())')
 
 
+def _checkpoint_loaders() -> str:
+    """Whether every scheme of mmengine's CheckpointLoader reads with mmtwins' safe reader."""
+    try:
+        import mmtwins  # noqa: F401  (registers them)
+        from ..checkpoint.schemes import unsafe_schemes
+        unsafe = unsafe_schemes()
+    except Exception as exc:
+        return f'unknown ({type(exc).__name__}: {str(exc)[:120]})'
+    if unsafe:
+        return f'NOT safe for {", ".join(map(repr, unsafe))} (not replaced by mmtwins)'
+    return ('safe for every scheme (local files, http(s) URLs, open-mmlab://, torchvision://, '
+            'mmcls://, pavi://, s3://): weights_only=True with mmtwins\' allow-list')
+
+
 def known_issues(env) -> list:
     """Known incompatibilities of this environment, each with what to do."""
     from ..stack import duplicates, stack_name
@@ -109,6 +124,10 @@ def known_issues(env) -> list:
     # only what applies to the installed stack: the hosts' own import checks (e.g. mmdet 3.3's
     # mmcv range; the OneDL forks have none) show up as 'not importable', with their reason
     issues = duplicates()
+    if env.get('checkpoint loaders', '').startswith('NOT safe'):
+        issues.append(f"mmengine's checkpoint loaders are {env['checkpoint loaders']}: a "
+                      'checkpoint named with such a prefix could run code when read. Report it '
+                      'to mmtwins; until then, download such files yourself and pass local paths.')
     setup = ('bash tools/setup.sh' if stack_name() != 'OneDL' else
              'MMTWINS_STACK=onedl bash tools/setup.sh')
     if env['mmcv ops'] != 'load':

@@ -61,11 +61,12 @@ def write(tmp_path, name, obj):
     return path
 
 
+# timm's Twins keeps the official key names (timm.models.twins loads the official .pth as it
+# is), so a timm .pth is the official_bare file; its own files are model.safetensors
 FORMATS = {
     'official_bare': lambda sd: ('official.pth', with_classifier(sd)),
     'official_trainer': lambda sd: ('official_ckpt.pth',
                                     official_trainer_file(with_classifier(sd))),
-    'timm_pth': lambda sd: ('timm.pth', with_classifier(sd)),
     'timm_safetensors': lambda sd: ('model.safetensors', with_classifier(sd)),
     'mmseg': lambda sd: ('mmseg.pth', to_mmseg(sd)),
     'mmseg_in_state_dict': lambda sd: ('mmseg_sd.pth', {'state_dict': to_mmseg(sd), 'meta': {}}),
@@ -88,19 +89,39 @@ def test_formats_load_to_identical_outputs(fmt, svt_official, svt_expected, tmp_
 
 
 def test_mmpretrain_imagenet_file(tmp_path):
-    """mmpretrain's norm_after_stage3 is the classifier's final norm: ignored, and the
-    stage norms of the dense model keep their initialisation."""
+    """mmpretrain's ``norm_after_stage{i}`` is stage i's norm. Its ImageNet file (the norm of
+    stage 4 only) gives a model with norm_after_stage=[False, False, False, True] mmpretrain's
+    own outputs, restated here: the reference model, then LayerNorm (eps 1e-6, the file's
+    weights) on the last stage. A dense model (norms on every stage) takes stage 4's and keeps
+    the others at init; a model without norms ignores it."""
     sd = official_sd(TINY_SVT, seed=2)
-    path = write(tmp_path, 'mmpretrain.pth', to_mmpretrain(with_classifier(sd)))
-    model = TwinsSVT(arch=TINY_SVT, init_cfg=dict(type='Pretrained', checkpoint=str(path)))
+    full = with_classifier(sd)  # non-trivial final norm: weight 1 + 0.1 N(0, 1)
+    path = write(tmp_path, 'mmpretrain.pth', to_mmpretrain(full))
+    model = TwinsSVT(arch=TINY_SVT, norm_after_stage=[False, False, False, True],
+                     init_cfg=dict(type='Pretrained', checkpoint=str(path)))
     model.init_weights()
-    ref = TwinsSVT(arch=TINY_SVT, norm_after_stage=False,
-                   init_cfg=dict(type='Pretrained', checkpoint=str(write(tmp_path, 'o.pth', sd))))
-    ref.init_weights()
-    own = model.state_dict()
-    for k, v in ref.state_dict().items():
-        assert torch.equal(own[k], v), k
-    assert torch.all(own['stages.3.norm.weight'] == 1) and torch.all(own['stages.3.norm.bias'] == 0)
+    ref = RefTwins(**TINY_SVT)
+    ref.load_state_dict(sd)
+    want = list(ref.eval()(X, 'mask'))
+    c = want[3].shape[1]
+    want[3] = torch.nn.functional.layer_norm(
+        want[3].permute(0, 2, 3, 1), (c,), full['norm.weight'], full['norm.bias'],
+        eps=1e-6).permute(0, 3, 1, 2)
+    got = features(model)
+    for a, b in zip(got, want):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4)
+    assert not torch.allclose(got[3], ref(X, 'mask')[3], atol=1e-2)  # the norm did act
+
+    dense = build(TwinsSVT, TINY_SVT, path)
+    own = dense.state_dict()
+    assert torch.equal(own['stages.3.norm.weight'], full['norm.weight'])
+    assert torch.equal(own['stages.3.norm.bias'], full['norm.bias'])
+    assert torch.all(own['stages.0.norm.weight'] == 1) and torch.all(own['stages.0.norm.bias'] == 0)
+
+    plain = TwinsSVT(arch=TINY_SVT, norm_after_stage=False)
+    summary = load_pretrained(plain, str(path))
+    assert {'stages.3.norm.weight', 'stages.3.norm.bias'} <= set(summary['ignored'])
+    assert summary['expected_missing'] == []
 
 
 def test_mmtwins_format_and_prefix(tmp_path, svt_official, svt_expected):
@@ -274,3 +295,23 @@ def test_converter_tool_round_trip(tmp_path, svt_official, svt_expected):
     proc = run_python(['tools/model_converters/twins2mmtwins.py', str(src), str(dst)])
     assert proc.returncode == 2 and '--force' in proc.stderr
     assert osp.getsize(dst) > 0 and not [f for f in os.listdir(dst.parent) if f.endswith('.tmp')]
+
+
+def test_mmengine_load_checkpoint_of_an_official_trainer_file(tmp_path, svt_official):
+    """mmengine's load_checkpoint reads only 'state_dict': an official {'model': ...} file
+    still loads into a bare backbone (as mmtwins' loader reads it); into a whole model it is
+    refused, saying what to do (mmengine and torch hand the backbone only its own keys)
+    (docs/faq.md)."""
+    from mmengine.runner import load_checkpoint
+    path = write(tmp_path, 'official_ckpt.pth',
+                 official_trainer_file(with_classifier(svt_official)))
+    model = TwinsSVT(arch=TINY_SVT)
+    load_checkpoint(model, str(path))
+    assert_same(features(model), features(build(TwinsSVT, TINY_SVT, path)))
+
+    whole = torch.nn.Module()
+    whole.backbone = TwinsSVT(arch=TINY_SVT)
+    before = {k: v.clone() for k, v in whole.state_dict().items()}
+    with pytest.raises(CheckpointError, match="no backbone tensors under 'backbone.'.*init_cfg"):
+        load_checkpoint(whole, str(path))
+    assert all(torch.equal(v, before[k]) for k, v in whole.state_dict().items())

@@ -7,17 +7,15 @@ mmseg saves), and the plain official-layout reference model of ``reference_twins
 official layouts. Heads are narrowed (same change on both sides) to keep files and runs
 small.
 """
-import functools
-import http.server
 import os
 import os.path as osp
 import re
-import threading
 from collections import OrderedDict
 
 import pytest
 import torch
 from helpers import REPO_ROOT, run_python
+from helpers.http_server import CheckpointServer
 from helpers.reference_twins import RefTwins, randomize_
 from helpers.toy_overlays import seg_overlay
 from helpers.twins_formats import ARCHS, to_mmseg, with_classifier
@@ -237,28 +235,14 @@ def test_backbone_load_state_dict_converts_and_refuses():
     assert pcpvt.last_load['format'] == 'mmtwins'
 
 
-@pytest.fixture
-def served(tmp_path):
-    """A local HTTP server (127.0.0.1) serving ``tmp_path/www``."""
-    www = tmp_path / 'www'
-    www.mkdir()
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(www))
-    server = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield www, f'http://127.0.0.1:{server.server_address[1]}'
-    server.shutdown()
-
-
-def test_tools_test_py_from_url_and_refusal(ckpts, toy, tmp_path, served):
+def test_tools_test_py_from_url_and_refusal(ckpts, toy, tmp_path):
     import shutil
     config = seg_overlay(tmp_path, 'upernet_twins_svt_s_ade20k.py', toy['ade'])
-    www, url = served
-    shutil.copy(ckpts['paths']['mmseg'], www / 'upernet_twins_svt_s_mmseg.pth')
     env = dict(TORCH_HOME=str(tmp_path / 'torch_home'))
-    out = run_python(['tools/test.py', str(config), f'{url}/upernet_twins_svt_s_mmseg.pth',
-                      '--work-dir', str(tmp_path / 'w1'), '--cfg-options'] + NARROW_OPTIONS,
-                     env=env)
+    with CheckpointServer() as server:
+        url = server.add(ckpts['paths']['mmseg'], name='upernet_twins_svt_s_mmseg.pth')
+        out = run_python(['tools/test.py', str(config), url, '--work-dir', str(tmp_path / 'w1'),
+                          '--cfg-options'] + NARROW_OPTIONS, env=env)
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-3000:]
     assert '[mmtwins] metrics' in out.stdout

@@ -108,6 +108,8 @@ def test_frozen_stages():
 
 @pytest.mark.parametrize('cls,arch', [(TwinsSVT, TINY_SVT), (TwinsPCPVT, TINY_PCPVT)])
 def test_with_cp_same_outputs_and_gradients(cls, arch):
+    """with_cp recomputes every block in the backward pass (its forward runs again), keeps
+    much less for the backward pass, and changes neither outputs nor gradients."""
     ref = cls(arch=arch)
     ref.init_weights()
     cp_model = cls(arch=arch, with_cp=True)
@@ -116,10 +118,24 @@ def test_with_cp_same_outputs_and_gradients(cls, arch):
     results = []
     for model in (ref, cp_model):
         model.train()
-        outs = model(x)
+        calls = []  # each block's forward, counted (module hooks do not run on recompute)
+        for b in (b for stage in model.stages for b in stage.blocks):
+            b.forward = (lambda f: lambda *a, **k: calls.append(1) or f(*a, **k))(b.forward)
+        saved = []  # bytes the autograd graph keeps for the backward pass (outside blocks
+        # under checkpointing, whose own hooks take over inside them)
+        with torch.autograd.graph.saved_tensors_hooks(
+                lambda t: saved.append(t.numel() * t.element_size()) or t, lambda t: t):
+            outs = model(x)
+        forward_calls = len(calls)
         sum((o * torch.linspace(0, 1, o.numel()).view_as(o)).sum() for o in outs).backward()
-        results.append((outs, {n: p.grad.clone() for n, p in model.named_parameters()}))
-    (outs_a, grads_a), (outs_b, grads_b) = results
+        results.append((outs, {n: p.grad.clone() for n, p in model.named_parameters()},
+                        forward_calls, len(calls) - forward_calls, sum(saved)))
+    (outs_a, grads_a, fwd_a, recomputed_a, saved_a), \
+        (outs_b, grads_b, fwd_b, recomputed_b, saved_b) = results
+    n_blocks = sum(arch['depths'])
+    assert fwd_a == fwd_b == n_blocks
+    assert recomputed_a == 0 and recomputed_b == n_blocks  # every block ran again
+    assert saved_b < 0.25 * saved_a, (saved_a, saved_b)
     for a, b in zip(outs_a, outs_b):
         torch.testing.assert_close(a, b, rtol=0, atol=1e-6)
     assert grads_a.keys() == grads_b.keys()

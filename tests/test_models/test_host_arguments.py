@@ -249,6 +249,9 @@ def test_qkv_bias_false(cls, window_padding, tmp_path):
     (dict(norm_cfg=dict(eps=1e-6)), "no 'type'"),
     (dict(norm_cfg=dict(type='LN', eps=0.0)), 'must be positive'),
     (dict(norm_cfg=dict(type='LN', eps=1e-6), norm_eps=1e-5), 'disagrees'),
+    # an explicit norm_eps equal to its default is still an explicit, disagreeing value
+    (dict(norm_cfg=dict(type='LN', eps=1e-5), norm_eps=1e-6), 'disagrees'),
+    (dict(norm_cfg=dict(type='LN'), norm_eps=1e-6), 'disagrees'),
     (dict(arch='base'), "arch='base' and the per-stage list.*one form"),
     (dict(arch=TINY_PCPVT), 'one form'),
     (dict(sr_ratios=None), r"but not \['sr_ratios'\].*does not fill in mmseg's class defaults"),

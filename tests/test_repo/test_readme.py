@@ -262,3 +262,29 @@ def test_readme_project_config_is_consistent(tmp_path):
         classes, palette = dataset.metainfo['classes'], dataset.metainfo['palette']
         assert heads == {len(classes)} and len(palette) == len(classes), loader
         assert dataset.label_map is None, f'{loader}: labels would be remapped'
+
+
+@pytest.mark.slow  # the tools' --help in subprocesses
+def test_options_said_of_train_and_test_are_theirs():
+    """docs/usage.md's option table and the README's sentence about tools/train.py and
+    tools/test.py: an option said of both is in both --help texts, one marked (train)/(test)
+    or listed under training/testing in the named tool's."""
+    helps = {tool: help_text('script', f'tools/{tool}.py') for tool in ('train', 'test')}
+    problems = []
+    table = [ln for ln in read(osp.join(REPO_ROOT, 'docs', 'usage.md')).splitlines()
+             if re.match(r'^\| `--', ln)]
+    assert len(table) >= 8
+    for row in table:
+        cell = row.split('|')[1]
+        option = re.match(r' `(--[\w-]+)', cell).group(1)
+        tools = [t for t in ('train', 'test') if f'({t})' in cell] or ['train', 'test']
+        problems += [f'usage.md: {option} is not in tools/{t}.py --help' for t in tools
+                     if not has_option(helps[t], option)]
+    sentence = re.search(r'\(both: (.*?); training: (.*?); testing: (.*?)\)',
+                         ' '.join(read(README).split()))
+    assert sentence, 'README: the sentence naming the options of both tools'
+    for group, tools in zip(sentence.groups(), (('train', 'test'), ('train',), ('test',))):
+        for option in re.findall(r'`(--[\w-]+)`', group):
+            problems += [f'README: {option} is not in tools/{t}.py --help' for t in tools
+                         if not has_option(helps[t], option)]
+    assert not problems, '\n'.join(problems)

@@ -10,6 +10,7 @@ import sys
 
 import pytest
 from helpers import REPO_ROOT, run_python, save_code_executing_checkpoint, scalars, tool
+from helpers.http_server import CheckpointServer
 from helpers.toy_overlays import det_overlay, seg_overlay
 
 from mmtwins.checkpoint import load_file
@@ -219,19 +220,28 @@ def test_user_errors_are_one_message(args, message):
 
 
 def test_code_executing_checkpoints_are_refused_by_resume_and_load_from(toy, tmp_path):
+    """Our tools refuse such a file with mmtwins' message, from a path (--resume, test.py)
+    and from a URL (load_from), and its code never runs."""
     marker = tmp_path / 'pwned'
     evil = tmp_path / 'iter_1.pth'
     save_code_executing_checkpoint(evil, marker, meta={'iter': 1}, state_dict={})
     cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=2)
-    for args in (['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'w'), '--resume',
-                  str(evil)],
-                 ['tools/test.py', str(cfg), str(evil), '--work-dir', str(tmp_path / 'w')]):
-        proc = run_python(args)
-        assert proc.returncode == 1, proc.stderr[-3000:]
-        assert f'error: refusing to load {evil}: it contains pickled Python objects' \
-            in proc.stderr, proc.stderr[-3000:]
-        assert 'Traceback' not in proc.stderr
-        assert not marker.exists()
+    with CheckpointServer() as server:
+        url = server.add(evil)
+        for args, source in (
+                (['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'w'), '--resume',
+                  str(evil)], evil),
+                (['tools/train.py', str(cfg), '--work-dir', str(tmp_path / 'w'),
+                  '--cfg-options', f'load_from={url}'], 'iter_1.pth'),
+                (['tools/test.py', str(cfg), str(evil), '--work-dir', str(tmp_path / 'w')],
+                 evil)):
+            proc = run_python(args, env={'TORCH_HOME': str(tmp_path / 'torch_home')})
+            assert proc.returncode == 1, proc.stderr[-3000:]
+            assert 'error: refusing to load ' in proc.stderr and \
+                f'{source}: it contains pickled Python objects' in proc.stderr, \
+                proc.stderr[-3000:]
+            assert 'Traceback' not in proc.stderr
+            assert not marker.exists()
 
 
 @pytest.mark.parametrize('kind', ['seg', 'det'])

@@ -33,15 +33,13 @@ def _export(config, ckpt, out, shape=(64, 96)):
 
 def test_whole_segmentor_matches_mmseg_inference(tmp_path):
     ckpt, out = tmp_path / 'fpn.pth', tmp_path / 'fpn.onnx'
-    _save_random_whole('fpn_twins_svt_s_ade20k.py', ckpt)
+    model = _save_random_whole('fpn_twins_svt_s_ade20k.py', ckpt).eval()
     proc = _export('fpn_twins_svt_s_ade20k.py', ckpt, out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'outputs logits (1, 150, 64, 96)' in proc.stdout
     assert 'of pixels with the same class' in proc.stdout and 'mean [123.675' in proc.stdout
-    # reference: mmseg's own loading and whole-image logits (resized to the input)
-    from mmseg.apis import init_model
-    model = init_model(osp.join(REPO_ROOT, 'configs', 'fpn_twins_svt_s_ade20k.py'), str(ckpt),
-                       device='cpu', cfg_options={'model.backbone.init_cfg': None}).eval()
+    # reference: the in-memory model that wrote the file (not a reload through the loader
+    # the tool uses), with mmseg's own whole-image logits (resized to the input)
     x = torch.randn(1, 3, 64, 96)
     meta = dict(img_shape=(64, 96), pad_shape=(64, 96), ori_shape=(64, 96))
     with torch.no_grad():
@@ -105,6 +103,9 @@ def test_dynamic_backbone_export_holds_at_other_sizes(tmp_path):
                        '--check'], cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'at (96, 160)' in proc.stdout
+    # a backbone export says how to normalise its input too (docs/deployment.md)
+    assert 'input normalisation: RGB (bgr_to_rgb=True), mean [123.675, 116.28, 103.53], ' \
+        'std [58.395, 57.12, 57.375]' in proc.stdout
     session = ort.InferenceSession(str(out), providers=['CPUExecutionProvider'])
     model.eval()
     # 224: no window needs padding; 128x320: stage 1 padded at the bottom only; batch 2

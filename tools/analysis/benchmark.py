@@ -66,10 +66,19 @@ def build_timm(variant, ours, device):
     model = timm.create_model(INFO[variant].timm, pretrained=False, num_classes=0)
     ours_sd = ours.state_dict()
     # ours' weights under timm's names (timm's layout is the official one)
-    theirs_sd = {}
+    theirs_sd, unmapped = {}, []
     for key, value in model.state_dict().items():
         name = _rename(key, 'official')
-        theirs_sd[key] = ours_sd[name] if name in ours_sd else value
+        if name in ours_sd:
+            theirs_sd[key] = ours_sd[name]
+        elif key.startswith('norm.'):  # the classifier's final norm: not in the stage maps
+            theirs_sd[key] = value
+        else:
+            unmapped.append(key)
+    if unmapped:
+        raise RuntimeError(f'timm {INFO[variant].timm}: {len(unmapped)} tensor(s) have no '
+                           f'counterpart in mmtwins ({unmapped[:4]}): the two would not hold '
+                           f'the same weights')
     model.load_state_dict(theirs_sd)
 
     class Maps(torch.nn.Module):
@@ -106,6 +115,28 @@ def build_pair(variant, device, with_cp=False, need_mmseg=True):
         ours.load_state_dict(check_state_dict(ours, converted)['matched'])
         theirs.to(device)
     return ours.to(device), theirs
+
+
+def check_same_weights(models, device, tol=1e-3):
+    """Run every implementation on one 224x224 image (no window padding anywhere) before
+    timing: each peer's four stage maps must equal ours to ``tol`` of the largest value, so
+    that the rows time the same network with the same weights. Returns ``{peer: diff}``."""
+    x = torch.randn(1, 3, 224, 224, device=device)
+    with torch.no_grad():
+        want = [o.float() for o in models['mmtwins'].eval()(x)]
+        diffs = {}
+        for name, model in models.items():
+            if name == 'mmtwins' or model is None:
+                continue
+            got = [o.float() for o in model.eval()(x)]
+            diffs[name] = max(float((g - w).abs().max() / w.abs().max())
+                              for g, w in zip(got, want))
+    wrong = {n: d for n, d in diffs.items() if not d <= tol}
+    if wrong:
+        raise RuntimeError(f'the implementations do not compute the same: largest difference '
+                           f'relative to the largest output {wrong} (> {tol}); the timings would '
+                           f'compare different networks')
+    return diffs
 
 
 def sync(device):
@@ -483,8 +514,12 @@ def main(argv=None):
                     raise
                 print(f'timm left out: {type(err).__name__}: {err}')
                 peers = [p for p in peers if p != 'timm']
+        diffs = check_same_weights({n: models.get(n) for n in ['mmtwins'] + peers}, device)
+        print(f'{variant}: same weights, outputs at 224x224 agree with mmtwins\' to '
+              + ', '.join(f'{n} {d:.1e}' for n, d in diffs.items())
+              + ' (largest difference / largest value)', flush=True)
         split_ab = args.lsa_split_ab and type(ours).__name__ == 'TwinsSVT'
-        res = results['variants'][variant] = {}
+        res = results['variants'][variant] = {'same_weights_max_rel_diff': diffs}
         for dtype in args.dtypes:
             for size in args.infer_sizes:
                 h, w = parse_size(size)

@@ -98,8 +98,15 @@ def build_whole(config: str, checkpoint=None):
     return model.eval(), cfg
 
 
-def normalisation(cfg) -> str:
-    pre = cfg.model.get('data_preprocessor') or {}
+# what every Twins checkpoint was trained on (ImageNet statistics, RGB; all our configs)
+IMAGENET_PREPROCESSOR = dict(bgr_to_rgb=True, mean=[123.675, 116.28, 103.53],
+                             std=[58.395, 57.12, 57.375])
+
+
+def normalisation(cfg=None) -> str:
+    """The input normalisation of ``cfg``'s data preprocessor (ImageNet's without one)."""
+    pre = (cfg.model.get('data_preprocessor') if cfg is not None else None) \
+        or IMAGENET_PREPROCESSOR
     return (f'RGB (bgr_to_rgb={pre.get("bgr_to_rgb")}), mean {pre.get("mean")}, '
             f'std {pre.get("std")}')
 
@@ -171,6 +178,11 @@ def main(argv=None):
     else:
         module = load_backbone(args)
         names = [f'level{i + 1}' for i in module.out_indices]
+        cfg = None
+        if args.config:
+            from mmtwins.cli.config_checks import load_config
+            cfg = load_config(args.config)
+        print(f'input normalisation: {normalisation(cfg)}')
     # a dynamic batch is traced at 2: torch.export specialises sizes of 1
     export(module, x.repeat(2, 1, 1, 1) if args.dynamic and args.batch == 1 else x, args.out,
            names, args.opset, dynamic=args.dynamic)

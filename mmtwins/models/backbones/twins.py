@@ -107,7 +107,7 @@ class TwinsBase(BaseModule):
                  frozen_stages: int = -1,
                  with_cp: bool = False,
                  fused_attn: bool = True,
-                 norm_eps: float = _DEFAULT_NORM_EPS,
+                 norm_eps: Optional[float] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  *,
@@ -168,7 +168,8 @@ class TwinsBase(BaseModule):
         norm_after = self._check_norm_after_stage(norm_after_stage, num_stages)
         self.norm_after_stage = norm_after
         self.with_cp = with_cp
-        if isinstance(norm_eps, bool) or not isinstance(norm_eps, Real) or not norm_eps > 0:
+        if norm_eps is not None and (isinstance(norm_eps, bool) or not isinstance(norm_eps, Real)
+                                     or not norm_eps > 0):
             raise ValueError(f'norm_eps must be a positive number, got {norm_eps!r}')
         # norm_cfg (mmseg's and mmpretrain's argument) sets the blocks' and stage norms' eps
         norm_eps = self._resolve_norm_cfg(norm_cfg, norm_eps)
@@ -493,13 +494,14 @@ class TwinsBase(BaseModule):
         return [4] + [2] * (num_stages - 1)
 
     @staticmethod
-    def _resolve_norm_cfg(norm_cfg, norm_eps: float) -> float:
+    def _resolve_norm_cfg(norm_cfg, norm_eps: Optional[float]) -> float:
         """The eps of the block and stage-output LayerNorms from ``norm_cfg`` (mmseg's and
         mmpretrain's argument; eps 1e-5 unless it gives one, as those libraries build) and
-        ``norm_eps``. The patch-embedding and sub-sampling LayerNorms keep the official
-        1e-5 (mmseg's and mmpretrain's too when norm_cfg gives no eps)."""
+        ``norm_eps`` (1e-6 when neither is given). An explicit ``norm_eps`` that disagrees
+        with ``norm_cfg``'s eps is refused. The patch-embedding and sub-sampling LayerNorms
+        keep the official 1e-5 (mmseg's and mmpretrain's too when norm_cfg gives no eps)."""
         if norm_cfg is None:
-            return norm_eps
+            return _DEFAULT_NORM_EPS if norm_eps is None else norm_eps
         if not isinstance(norm_cfg, dict):
             raise TypeError(f"norm_cfg must be a dict such as dict(type='LN'), got "
                             f'{type(norm_cfg).__name__}: {norm_cfg!r}')
@@ -532,7 +534,7 @@ class TwinsBase(BaseModule):
                             f'{eps!r}')
         if not eps > 0:
             raise ValueError(f"norm_cfg['eps'] must be positive, got {eps!r}")
-        if norm_eps != _DEFAULT_NORM_EPS and norm_eps != eps:
+        if norm_eps is not None and norm_eps != eps:
             raise ValueError(
                 f"norm_eps={norm_eps!r} disagrees with norm_cfg's eps {eps!r} (1e-5 when "
                 f'norm_cfg gives none): give the LayerNorm eps once, in norm_cfg or in '
@@ -612,7 +614,8 @@ class TwinsPCPVT(TwinsBase):
         fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
         norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
             and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
-            ``norm_cfg``'s eps, when given, sets it.
+            ``norm_cfg``'s eps, when given, sets it; an explicit ``norm_eps`` that disagrees
+            with it is refused.
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
             (mmseg's segmentors pass their ``pretrained`` here).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads
@@ -682,7 +685,8 @@ class TwinsSVT(TwinsBase):
         fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
         norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
             and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
-            ``norm_cfg``'s eps, when given, sets it.
+            ``norm_cfg``'s eps, when given, sets it; an explicit ``norm_eps`` that disagrees
+            with it is refused.
         pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
             (mmseg's segmentors pass their ``pretrained`` here).
         init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads
