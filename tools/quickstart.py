@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Train and evaluate the quick-start config on toy ADE20K and draw its predictions.
 
-    python tools/quickstart.py [--work-dir work_dirs/quickstart] [--data-dir data/toy]
+    python tools/quickstart.py [--work-dir work_dirs/quickstart] [--data-dir data/toy] [--iters 40]
 """
 import argparse
 import glob
@@ -75,7 +75,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--data-dir', default='data/toy')
+    parser.add_argument('--iters', type=int, default=40,
+                        help='training iterations (40; mIoU is evaluated every 10, or at the end)')
     args = parser.parse_args()
+    if args.iters < 1:
+        parser.error(f'--iters must be at least 1, got {args.iters}')
     py = sys.executable
     ade_root = osp.join(args.data_dir, 'ade', 'ADEChallengeData2016')
     work = args.work_dir
@@ -88,10 +92,13 @@ def main() -> int:
         print(f'\n== 1/4 data: toy ADE20K already at {ade_root}')
     data_opt = [f'{k}.dataset.data_root={ade_root}'
                 for k in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-    run('2/4 training UPerNet Twins-SVT-S (40 iterations)',
-        [py, 'tools/train.py', CONFIG, '--work-dir', work, '--cfg-options'] + data_opt,
+    iters = [f'train_cfg.max_iters={args.iters}',
+             f'train_cfg.val_interval={min(10, args.iters)}',
+             f'default_hooks.checkpoint.interval={args.iters}']
+    run(f'2/4 training UPerNet Twins-SVT-S ({args.iters} iterations)',
+        [py, 'tools/train.py', CONFIG, '--work-dir', work, '--cfg-options'] + data_opt + iters,
         osp.join(logs_dir, 'train.log'))
-    checkpoint = osp.join(work, 'iter_40.pth')
+    checkpoint = osp.join(work, f'iter_{args.iters}.pth')
     vis_dir = osp.join(work, 'predictions')
     run('3/4 evaluation on the toy validation set',
         [py, 'tools/test.py', CONFIG, checkpoint, '--work-dir', work, '--show-dir', vis_dir,

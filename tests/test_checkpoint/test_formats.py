@@ -315,3 +315,37 @@ def test_mmengine_load_checkpoint_of_an_official_trainer_file(tmp_path, svt_offi
     with pytest.raises(CheckpointError, match="no backbone tensors under 'backbone.'.*init_cfg"):
         load_checkpoint(whole, str(path))
     assert all(torch.equal(v, before[k]) for k, v in whole.state_dict().items())
+
+
+ALLOW_SCRIPT = r'''
+import sys, torch
+if sys.argv[1] == 'allow':
+    from mmtwins.checkpoint import allow_mmengine_checkpoints
+    allow_mmengine_checkpoints()
+for path in sys.argv[2:]:
+    try:
+        torch.load(path)  # plain torch.load, weights_only by default
+        print(path, 'loaded')
+    except Exception as exc:
+        print(path, 'refused', type(exc).__name__)
+'''
+
+
+@pytest.mark.slow  # scripts of their own, in fresh interpreters
+def test_allow_mmengine_checkpoints_in_a_script_of_ones_own(tmp_path):
+    """What the docs tell users to call before their own torch.load: genuine mmengine files
+    load, code-executing ones are still refused; without the call genuine ones fail too."""
+    import numpy as np
+    from mmengine.logging.history_buffer import HistoryBuffer
+    genuine, evil, marker = tmp_path / 'iter_2.pth', tmp_path / 'evil.pth', tmp_path / 'pwned'
+    torch.save({'state_dict': {'w': torch.ones(2)}, 'meta': {'iter': np.int64(2)},
+                'message_hub': {'loss': HistoryBuffer([1.0], [1])}}, genuine)
+    save_code_executing_checkpoint(evil, marker, state_dict={'w': torch.ones(2)})
+    out = {}
+    for mode in ('allow', 'plain'):
+        proc = run_python(['-c', ALLOW_SCRIPT, mode, str(genuine), str(evil)])
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        out[mode] = proc.stdout.split('\n')
+    assert f'{genuine} loaded' in out['allow'] and f'{evil} refused UnpicklingError' in out['allow']
+    assert f'{genuine} refused UnpicklingError' in out['plain']  # the call is what makes it work
+    assert not marker.exists()

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from helpers import TINY_SVT, run_python
+from helpers import TINY_SVT, run_python, save_code_executing_checkpoint
 from helpers.reference_twins import RefTwins, randomize_
 from helpers.twins_formats import ARCHS, with_classifier
 
@@ -82,6 +82,7 @@ result = dict(
     not_cached_model=error_of(lambda: build(TwinsPCPVT, 'hf-hub:timm/twins_pcpvt_small.in1k')),
     unknown_revision=error_of(
         lambda: resolve_checkpoint_path('hf-hub:timm/twins_svt_small.in1k@v9')),
+    hostile=error_of(lambda: build(TwinsSVT, 'hf-hub:someone/evil_bin')),
 )
 print(json.dumps(result))
 '''
@@ -99,6 +100,10 @@ def offline_run(tmp_path_factory):
     data = save({k: v.contiguous() for k, v in state_dict.items()})
     snapshot = add_to_cache(cache, REPO, 'model.safetensors', data)
     bin_only = add_to_cache(cache, 'someone/bin_only', 'pytorch_model.bin', b'not read')
+    # a repo whose pytorch_model.bin would run code when unpickled
+    marker = root / 'pwned'
+    save_code_executing_checkpoint(root / 'evil.bin', marker, **state_dict)
+    add_to_cache(cache, 'someone/evil_bin', 'pytorch_model.bin', (root / 'evil.bin').read_bytes())
     before = sorted(str(p) for p in cache.rglob('*'))
 
     env = dict(HF_HOME=str(hf_home), HF_HUB_CACHE=str(cache), HF_HUB_OFFLINE='1',
@@ -107,7 +112,7 @@ def offline_run(tmp_path_factory):
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     x = torch.randn(1, 3, 64, 96, generator=torch.Generator().manual_seed(0))
-    return dict(result=result, cache=cache, snapshot=snapshot, bin_only=bin_only,
+    return dict(result=result, cache=cache, snapshot=snapshot, bin_only=bin_only, marker=marker,
                 expected=ref(x, 'mask'), features=torch.load(root / 'features.pt'),
                 cache_untouched=before == sorted(str(p) for p in cache.rglob('*')))
 
@@ -138,6 +143,13 @@ def test_hf_hub_prefix_and_revisions(offline_run):
     bin_path = result['paths']['hf-hub:someone/bin_only']
     assert osp.basename(bin_path) == 'pytorch_model.bin'
     assert osp.realpath(bin_path) == osp.realpath(offline_run['bin_only'])
+
+
+@needs_hub
+def test_hub_file_that_would_run_code_is_refused(offline_run):
+    err = offline_run['result']['hostile']
+    assert err and 'refusing to load' in err['message'] and 'evil_bin' in err['message'], err
+    assert not offline_run['marker'].exists()
 
 
 @needs_hub

@@ -316,3 +316,91 @@ def test_batch_of_one_with_batchnorm_stops_before_training(tmp_path, capsys):
     assert re.search(r'train_dataloader.batch_size=1 with (Sync)?BN in the UPerHead', err)
     assert 'train_dataloader.batch_size=2' in err
     assert not osp.exists(tmp_path / 'w')
+
+
+@pytest.mark.slow  # three UPerNets
+def test_compare_numerics_tool_against_mmsegs_own_model(ckpts, tmp_path, capsys):
+    """tools/analysis/compare_numerics.py (its figures are in docs/model_zoo.md): its
+    "mmseg numerics" side is ours with norm_eps=1e-5 and window_padding='mmseg'; the
+    difference it prints equals the one between ours and mmseg's own model, run here."""
+    import importlib.util
+
+    import numpy as np
+    from mmseg.apis import inference_model, init_model
+    from PIL import Image
+    image = tmp_path / 'scene.png'
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (64, 112, 3), dtype=np.uint8)).save(image)
+    spec = importlib.util.spec_from_file_location(
+        'compare_numerics', osp.join(REPO_ROOT, 'tools', 'analysis', 'compare_numerics.py'))
+    tool_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool_module)
+    ckpt = str(ckpts['paths']['mmseg'])
+    config = osp.join(CONFIGS, 'upernet_twins_svt_s_ade20k.py')
+    assert tool_module.main([config, ckpt, str(image), '--cfg-options'] + NARROW_OPTIONS) == 0
+    out = capsys.readouterr().out
+    m = re.search(r'scene.png: logits rel. diff ([\d.e+-]+), changed pixels ([\d.]+)%', out)
+    assert m and 'over 1 image(s)' in out, out
+    reported = float(m.group(1))
+
+    ours = init_model(ours_config('upernet_twins_svt_s_ade20k.py'), ckpt, device='cpu')
+    theirs = init_model(cpu_config(osp.join(MMSEG_TWINS,
+                                            'twins_svt-s_uperhead_8xb2-160k_ade20k-512x512.py')),
+                        ckpt, device='cpu')
+    with torch.no_grad():
+        a = inference_model(ours, str(image)).seg_logits.data.float()
+        b = inference_model(theirs, str(image)).seg_logits.data.float()
+    independent = rel_diff(a, b)
+    assert independent > 0
+    assert reported == pytest.approx(independent, rel=0.05, abs=1e-6)
+
+
+# (door, checkpoint, what the refusal says): the runner doors, where mmengine loads
+# non-strictly and CheckpointCompatibilityHook (heads, class counts) and the backbone (its
+# variant) refuse before anything runs
+RUNNER_REFUSALS = [
+    ('tools/test.py', 'five_classes', 'was trained for another number of classes'),
+    ('tools/train.py --resume', 'five_classes', 'was trained for another number of classes'),
+    ('tools/train.py load_from', 'wide_config', 'does not fit the model outside its backbone'),
+    ('tools/train.py load_from', 'svt_b', 'Twins-SVT-B'),
+    ('tools/train.py --resume', 'svt_b', 'Twins-SVT-B'),
+    ('mmseg test.py', 'five_classes', 'was trained for another number of classes'),
+    ('mmseg test.py', 'svt_b', 'Twins-SVT-B'),
+    ('mmseg train.py load_from', 'wide_config', 'does not fit the model outside its backbone'),
+]
+
+
+@pytest.mark.slow  # a tool in a subprocess
+@pytest.mark.parametrize('door,which,message', RUNNER_REFUSALS)
+def test_runner_doors_refuse_checkpoints_that_do_not_fit(ckpts, toy, tmp_path, door, which,
+                                                         message):
+    from helpers import host_tool
+    config = seg_overlay(tmp_path, 'upernet_twins_svt_s_ade20k.py', toy['ade'], iters=2)
+    options = [] if which == 'wide_config' else NARROW_OPTIONS
+    if which == 'five_classes':  # the heads' class layers cut to 5 rows
+        ckpt = torch.load(ckpts['paths']['mmseg'], weights_only=True)
+        for key in list(ckpt['state_dict']):
+            if '.conv_seg.' in key:
+                ckpt['state_dict'][key] = ckpt['state_dict'][key][:5].clone()
+        ckpt['meta'].update(iter=2)
+        path = tmp_path / 'five_classes.pth'
+        torch.save(ckpt, path)
+    else:
+        path = ckpts['paths']['svt_b' if which == 'svt_b' else 'mmseg']
+    work = tmp_path / 'w'
+    if door == 'tools/test.py':
+        args = ['tools/test.py', str(config), str(path)]
+    elif door == 'mmseg test.py':
+        args = [host_tool('mmseg', 'test.py'), str(config), str(path)]
+    elif door == 'tools/train.py --resume':
+        args = ['tools/train.py', str(config), '--resume', str(path)]
+    else:
+        script = 'tools/train.py' if door.startswith('tools') else host_tool('mmseg', 'train.py')
+        args = [script, str(config)]
+        options = options + [f'load_from={path}']
+    args += ['--work-dir', str(work)] + (['--cfg-options'] + options if options else [])
+    out = run_python(args)
+    log = out.stdout + out.stderr
+    assert out.returncode != 0, log[-3000:]
+    assert message in log and 'nothing was loaded' in log, log[-3000:]
+    assert not list(work.glob('iter_*.pth'))  # nothing trained on a half-loaded model

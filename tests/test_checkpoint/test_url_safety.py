@@ -27,14 +27,18 @@ SEG_CONFIG = osp.join(REPO_ROOT, 'configs', 'fpn_twins_pcpvt_s_ade20k.py')
 DET_CONFIG = osp.join(REPO_ROOT, 'configs', 'retinanet_twins_pcpvt_s_fpn_1x_coco.py')
 
 
-def tiny_config(path):
+def tiny_config(path, arch=TINY_PCPVT):
     """A shipped config with a tiny PCPVT backbone (same code, small tensors), no
     pretrained backbone."""
     cfg = Config.fromfile(path)
-    cfg.model.backbone.arch = dict(TINY_PCPVT)
+    cfg.model.backbone.arch = dict(arch)
     cfg.model.backbone.init_cfg = None
-    cfg.model.neck.in_channels = list(TINY_PCPVT['embed_dims'])
+    cfg.model.neck.in_channels = list(arch['embed_dims'])
     return cfg
+
+
+# another variant: same depths and heads, twice the widths
+OTHER_PCPVT = dict(TINY_PCPVT, embed_dims=[2 * d for d in TINY_PCPVT['embed_dims']])
 
 
 def build(cfg):
@@ -89,6 +93,9 @@ def files(tmp_path_factory):
         model = build(tiny_config(path))
         out[kind] = genuine_checkpoint(model, root / f'{kind}.pth')
         out[f'{kind}_path'] = root / f'{kind}.pth'
+        other = build(tiny_config(path, OTHER_PCPVT))
+        genuine_checkpoint(other, root / f'{kind}_other_variant.pth')
+        out[f'{kind}_other_variant_path'] = root / f'{kind}_other_variant.pth'
     return out
 
 
@@ -240,6 +247,20 @@ def test_url_door_loads_genuine_and_refuses_code(door, files, server, hub_cache,
         open_door(server.add(evil), kind, monkeypatch)
     assert 'could run arbitrary code' in str(info.value)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize('door', ['load_checkpoint', 'init_model', 'init_detector',
+                                  'MMSegInferencer', 'DetInferencer'])
+def test_whole_model_of_another_variant_is_refused(door, files, server, hub_cache, monkeypatch):
+    """A detector/segmentor checkpoint whose backbone is another variant: refused by the
+    backbone before anything is copied, through the hosts' APIs and inferencers too."""
+    open_door, kind = DOORS[door]
+    url = server.add(files[f'{kind}_other_variant_path'])
+    with pytest.raises(CheckpointError, match='nothing was loaded') as info:
+        open_door(url, kind, monkeypatch)
+    msg = str(info.value)
+    assert 'The model is a Twins-PCPVT with embed_dims [16, 32, 32, 64]' in msg
+    assert 'the checkpoint holds a Twins-PCPVT with embed_dims [32, 64, 64, 128]' in msg
 
 
 def test_backbone_init_cfg_url_refuses_code(server, hub_cache, tmp_path):

@@ -4,6 +4,7 @@ import json
 import os
 import os.path as osp
 import pickle
+import re
 import stat
 import subprocess
 import sys
@@ -273,3 +274,61 @@ def test_demo_writes_pictures_and_refuses_unsafe_checkpoints(toy, tmp_path, kind
                        str(tmp_path / 'out2')])
     assert proc.returncode == 1 and 'refusing to load' in proc.stderr
     assert not (tmp_path / 'pwned').exists()
+
+
+def test_quickstart_with_fewer_iterations(toy, tmp_path):
+    """The README's first command (tools/quickstart.sh = set-up + tools/quickstart.py), with 2
+    iterations on the shared toy data: trains, evaluates and draws its pictures."""
+    data_dir = osp.dirname(osp.dirname(toy['ade']))  # <data>/ade/ADEChallengeData2016
+    work = tmp_path / 'qs'
+    proc = tool(['tools/quickstart.py', '--iters', '2', '--data-dir', data_dir, '--work-dir',
+                 str(work)])
+    out = proc.stdout
+    assert 'toy ADE20K already at' in out and '(2 iterations)' in out
+    assert re.search(r'mIoU \d', out) and 'quick start done' in out, out[-3000:]
+    for name in ('iter_2.pth', 'predictions.png', 'curves.png'):
+        assert (work / name).is_file(), name
+
+
+def _recording_stub(path, record):
+    """An executable that writes its arguments, one per line, to ``record``."""
+    path.write_text(f'#!/usr/bin/env bash\nprintf "%s\\n" "$@" > {record}\n')
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+@pytest.mark.parametrize('script', ['dist_test.sh', 'slurm_test.sh'])
+def test_test_launchers_pass_their_arguments(tmp_path, script):
+    """dist_test.sh CONFIG CHECKPOINT GPUS [options] and slurm_test.sh PARTITION JOB CONFIG
+    CHECKPOINT [options]: the launcher gets tools/test.py with the arguments in order plus the
+    launcher flag (the interpreter and srun are stand-ins that record what they get); too few
+    arguments are a usage line."""
+    record = tmp_path / 'args'
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    _recording_stub(bin_dir / 'srun', record)
+    _recording_stub(tmp_path / 'python', record)
+    env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}', PYTHON=str(tmp_path / 'python'),
+               PORT='29641', GPUS='4', GPUS_PER_NODE='2')
+    lead = ['cfg.py', 'ckpt.pth', '2'] if script == 'dist_test.sh' else \
+        ['part', 'job', 'cfg.py', 'ckpt.pth']
+    proc = subprocess.run(['bash', f'tools/{script}'] + lead + ['--out', 'o.pkl'],
+                          cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    args = record.read_text().splitlines()
+    test_py = osp.join(REPO_ROOT, 'tools', 'test.py')
+    if script == 'dist_test.sh':
+        assert args[:2] == ['-m', 'torch.distributed.run']
+        assert '--nproc_per_node=2' in args and '--master_port=29641' in args
+        i = args.index(test_py)
+        assert args[i:] == [test_py, 'cfg.py', 'ckpt.pth', '--out', 'o.pkl', '--launcher',
+                            'pytorch']
+    else:
+        for expected in ('-p', 'part', '--job-name=job', '--gres=gpu:2', '--ntasks=4',
+                         '--ntasks-per-node=2'):
+            assert expected in args
+        i = args.index(test_py)
+        assert args[i - 2:i] == [str(tmp_path / 'python'), '-u']
+        assert args[i:] == [test_py, 'cfg.py', 'ckpt.pth', '--out', 'o.pkl', '--launcher=slurm']
+    proc = subprocess.run(['bash', f'tools/{script}'] + lead[:-1], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and proc.stderr.startswith('usage:')
