@@ -388,3 +388,22 @@ def test_distributed_download_once_per_node(case, files, server, tmp_path):
         assert codes == [1, 1], outs
         assert '404' in outs[0][1] and url in outs[0][1]
         assert 'the process that downloads it failed' in outs[1][1]
+
+
+def test_guarantees_page_lists_the_schemes_and_doors_tested_here():
+    """docs/guarantees.md's scheme table names exactly the prefixes mmtwins registers, and
+    every door it names for the hosts' APIs is one of the doors tested above."""
+    import re
+    with open(osp.join(REPO_ROOT, 'docs', 'guarantees.md')) as f:
+        page = f.read()
+    section = page.split('## No foreign code runs', 1)[1].split('\n## ', 1)[0]
+    rows = [ln for ln in section.splitlines() if ln.startswith('| ') and '---' not in ln][1:]
+    documented = {p for row in rows for p in re.findall(r'`([a-z0-9-]+://)`', row.split('|')[1])}
+    registered = {p for prefixes, _ in SAFE_LOADERS for p in prefixes if p}
+    registered = {re.sub(r'^\(\\S\+\\:\)\?', '', p) for p in registered}
+    assert documented == registered
+    assert any(row.startswith('| a local path') for row in rows)
+    for door in ('init_model', 'init_detector', 'MMSegInferencer', 'DetInferencer'):
+        assert f'`{door}`' in section or f'`mmseg.apis.{door}`' in section \
+            or f'`mmdet.apis.{door}`' in section, door
+        assert door in DOORS
