@@ -1,6 +1,6 @@
 """Detect the layout of a Twins state dict and convert it to mmtwins' names.
 
-Known layouts (``FORMATS``):
+Known layouts (``CHECKPOINT_FORMATS``, one entry each; ``FORMATS``: their names):
 
 * ``mmtwins``: ``stages.{i}.patch_embed|blocks.{j}|peg|norm`` (ours).
 * ``official``: the official code and timm: ``patch_embeds.{i}``, ``blocks.{i}.{j}``,
@@ -14,6 +14,7 @@ Known layouts (``FORMATS``):
 """
 import re
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 import torch
@@ -21,22 +22,85 @@ import torch
 from .. import variants
 from .io import CheckpointError
 
-FORMATS = ('mmtwins', 'official', 'mmseg', 'mmpretrain')
 
-_BLOCK_RENAMES = {  # block-internal names of the mm* layouts -> ours (= official)
-    'ffn.layers.0.0.': 'mlp.fc1.',
-    'ffn.layers.1.': 'mlp.fc2.',
-    'attn.attn.out_proj.': 'attn.proj.',
-}
+@dataclass(frozen=True)
+class CheckpointFormat:
+    """One checkpoint layout: how its keys are recognised and renamed to mmtwins' names.
 
-_SIGNATURES = {
-    'mmtwins': re.compile(r'^stages\.\d+\.(patch_embed|blocks|peg)\.'),
-    'official': re.compile(r'^(patch_embeds\.\d+\.proj\.|blocks\.\d+\.\d+\.|pos_block\.\d+\.)'),
-    'mmseg': re.compile(r'^(layers\.\d+\.\d+\.|position_encodings\.\d+\.proj\.|'
-                        r'patch_embeds\.\d+\.projection\.)'),
-    'mmpretrain': re.compile(r'^(stages\.\d+\.\d+\.|position_encodings\.\d+\.proj\.|'
-                             r'patch_embeds\.\d+\.projection\.|norm_after_stage\d+\.)'),
-}
+    A new layout is one entry of :data:`CHECKPOINT_FORMATS` (and a writer of it in
+    ``tests/helpers/twins_formats.py``).
+
+    Attributes:
+        name: what messages and ``fmt=`` call it.
+        signature: keys that this layout has; detection picks the layout with the most
+            matching keys, the earlier entry on a tie.
+        rules: ``(pattern, replacement)`` pairs; a key takes the first that matches, and a
+            key that none matches is not a backbone weight.
+        block_renames: ``(old, new)`` substrings renamed inside a renamed key (blocks).
+        fused_in_proj: GSA's q/k/v fused into ``attn.attn.in_proj_*`` (split into our
+            ``q`` and ``kv``).
+    """
+    name: str
+    signature: str
+    rules: Tuple[Tuple[str, str], ...]
+    block_renames: Tuple[Tuple[str, str], ...] = ()
+    fused_in_proj: bool = False
+
+    def rename(self, key: str) -> Optional[str]:
+        for pattern, repl in self.rules:
+            new, n = re.subn(pattern, repl, key)
+            if n:
+                for old, rep in self.block_renames:
+                    new = new.replace(old, rep)
+                return new
+        return None
+
+
+# block-internal names of the mm* layouts -> ours (= official)
+_MM_BLOCKS = (('ffn.layers.0.0.', 'mlp.fc1.'), ('ffn.layers.1.', 'mlp.fc2.'),
+              ('attn.attn.out_proj.', 'attn.proj.'))
+_MM_EMBEDS = ((r'^patch_embeds\.(\d+)\.projection\.', r'stages.\1.patch_embed.proj.'),
+              (r'^patch_embeds\.(\d+)\.norm\.', r'stages.\1.patch_embed.norm.'),
+              (r'^position_encodings\.(\d+)\.proj\.', r'stages.\1.peg.proj.'))
+
+CHECKPOINT_FORMATS: Tuple[CheckpointFormat, ...] = (
+    CheckpointFormat(
+        'mmtwins', r'^stages\.\d+\.(patch_embed|blocks|peg)\.',
+        rules=((r'^(stages\.\d+\.(patch_embed|blocks|peg|norm)\.)', r'\1'),)),
+    CheckpointFormat(
+        'official', r'^(patch_embeds\.\d+\.proj\.|blocks\.\d+\.\d+\.|pos_block\.\d+\.)',
+        rules=((r'^patch_embeds\.(\d+)\.(proj|norm)\.', r'stages.\1.patch_embed.\2.'),
+               (r'^blocks\.(\d+)\.(\d+)\.', r'stages.\1.blocks.\2.'),
+               (r'^pos_block\.(\d+)\.proj\.0\.', r'stages.\1.peg.proj.'),
+               (r'^norm_list\.(\d+)\.', r'stages.\1.norm.'))),
+    CheckpointFormat(
+        'mmseg', r'^(layers\.\d+\.\d+\.|position_encodings\.\d+\.proj\.|'
+                 r'patch_embeds\.\d+\.projection\.)',
+        rules=_MM_EMBEDS + ((r'^layers\.(\d+)\.(\d+)\.', r'stages.\1.blocks.\2.'),
+                            (r'^norm_list\.(\d+)\.', r'stages.\1.norm.')),
+        block_renames=_MM_BLOCKS, fused_in_proj=True),
+    CheckpointFormat(
+        'mmpretrain', r'^(stages\.\d+\.\d+\.|position_encodings\.\d+\.proj\.|'
+                      r'patch_embeds\.\d+\.projection\.|norm_after_stage\d+\.)',
+        rules=_MM_EMBEDS + ((r'^stages\.(\d+)\.(\d+)\.', r'stages.\1.blocks.\2.'),
+                            (r'^norm_after_stage(\d+)\.', r'stages.\1.norm.')),
+        block_renames=_MM_BLOCKS),
+)
+_BY_NAME = {f.name: f for f in CHECKPOINT_FORMATS}
+FORMATS = tuple(_BY_NAME)
+
+
+def checkpoint_format(name: str) -> CheckpointFormat:
+    if name not in _BY_NAME:
+        raise ValueError(f'unknown checkpoint format {name!r}; choose from {FORMATS}')
+    return _BY_NAME[name]
+
+
+def rename_key(key: str, fmt: str) -> Optional[str]:
+    """mmtwins' name of ``key`` of a ``fmt``-layout state dict; None if it is not a backbone
+    weight of that layout."""
+    return checkpoint_format(fmt).rename(key)
+
 
 # Wrappers seen around state dicts: mmengine/mmdet/mmseg ('state_dict'), the official
 # trainer ('model'), DeepSpeed-like ('module').
@@ -90,13 +154,15 @@ def select_prefix(state_dict: Dict[str, torch.Tensor],
 
 
 def detect_format(state_dict: Dict[str, torch.Tensor]) -> Optional[str]:
-    """Name of the layout (one of ``FORMATS``) the keys follow best, or None."""
-    scores = {fmt: sum(1 for k in state_dict if sig.match(k)) for fmt, sig in _SIGNATURES.items()}
-    best = max(scores, key=scores.get)
-    if scores[best] == 0:
-        return None
-    if best == 'mmpretrain' and scores['mmseg'] == scores['mmpretrain']:
-        return 'mmseg'  # only shared keys matched (patch embeds, PEGs)
+    """Name of the layout (one of ``FORMATS``) the keys follow best (on a tie the earlier of
+    :data:`CHECKPOINT_FORMATS`, e.g. mmseg over mmpretrain when only the keys they share
+    match), or None."""
+    best, best_score = None, 0
+    for fmt in CHECKPOINT_FORMATS:
+        signature = re.compile(fmt.signature)
+        score = sum(1 for k in state_dict if signature.match(k))
+        if score > best_score:
+            best, best_score = fmt.name, score
     return best
 
 
@@ -116,51 +182,24 @@ def convert_state_dict(state_dict: Dict[str, torch.Tensor], fmt: str
         ``(converted, ignored, unknown)``: the converted tensors; source keys that are not
         backbone weights (classifier head and final norm); source keys that no rule knows.
     """
-    if fmt not in FORMATS:
-        raise ValueError(f'unknown checkpoint format {fmt!r}; choose from {FORMATS}')
+    layout = checkpoint_format(fmt)
     out: Dict[str, torch.Tensor] = OrderedDict()
     ignored: List[str] = []
     unknown: List[str] = []
     for key, value in state_dict.items():
-        new = _rename(key, fmt)
+        new = layout.rename(key)
         if new is None:
             if key.startswith(_CLASSIFIER_PREFIXES):
                 ignored.append(key)
             else:
                 unknown.append(key)
             continue
-        if new.endswith(('attn.attn.in_proj_weight', 'attn.attn.in_proj_bias')):
+        if layout.fused_in_proj and new.endswith(('attn.attn.in_proj_weight',
+                                                  'attn.attn.in_proj_bias')):
             _split_in_proj(new, value, out)
         else:
             out[new] = value
     return out, ignored, unknown
-
-
-def _rename(key: str, fmt: str) -> Optional[str]:
-    if fmt == 'mmtwins':
-        ours = _SIGNATURES['mmtwins'].match(key) or re.match(r'^stages\.\d+\.norm\.', key)
-        return key if ours else None
-    if fmt == 'official':
-        rules = [(r'^patch_embeds\.(\d+)\.(proj|norm)\.', r'stages.\1.patch_embed.\2.'),
-                 (r'^blocks\.(\d+)\.(\d+)\.', r'stages.\1.blocks.\2.'),
-                 (r'^pos_block\.(\d+)\.proj\.0\.', r'stages.\1.peg.proj.'),
-                 (r'^norm_list\.(\d+)\.', r'stages.\1.norm.')]
-    else:
-        blocks = r'^layers\.(\d+)\.(\d+)\.' if fmt == 'mmseg' else r'^stages\.(\d+)\.(\d+)\.'
-        rules = [(r'^patch_embeds\.(\d+)\.projection\.', r'stages.\1.patch_embed.proj.'),
-                 (r'^patch_embeds\.(\d+)\.norm\.', r'stages.\1.patch_embed.norm.'),
-                 (blocks, r'stages.\1.blocks.\2.'),
-                 (r'^position_encodings\.(\d+)\.proj\.', r'stages.\1.peg.proj.'),
-                 (r'^norm_list\.(\d+)\.' if fmt == 'mmseg' else r'^norm_after_stage(\d+)\.',
-                  r'stages.\1.norm.')]
-    for pattern, repl in rules:
-        new, n = re.subn(pattern, repl, key)
-        if n:
-            if fmt != 'official':
-                for old, rep in _BLOCK_RENAMES.items():
-                    new = new.replace(old, rep)
-            return new
-    return None
 
 
 def to_mmtwins(obj, prefix: Optional[str] = None, fmt: Optional[str] = None) -> dict:

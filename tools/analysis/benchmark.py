@@ -61,14 +61,14 @@ def build_timm(variant, ours, device):
     four stage maps, as ours does."""
     import timm
 
-    from mmtwins.checkpoint.convert import _rename
+    from mmtwins.checkpoint import rename_key
     from mmtwins.variants import VARIANTS as INFO
     model = timm.create_model(INFO[variant].timm, pretrained=False, num_classes=0)
     ours_sd = ours.state_dict()
     # ours' weights under timm's names (timm's layout is the official one)
     theirs_sd, unmapped = {}, []
     for key, value in model.state_dict().items():
-        name = _rename(key, 'official')
+        name = rename_key(key, 'official')
         if name in ours_sd:
             theirs_sd[key] = ours_sd[name]
         elif key.startswith('norm.'):  # the classifier's final norm: not in the stage maps
