@@ -10,16 +10,16 @@ from torch import nn
 def plain_attention(model: nn.Module):
     """Run mmtwins' attention as explicit matmuls (counted by torch's FLOP counter, which
     does not know the CPU flash-attention kernel), then restore the previous setting."""
-    backbones = [m for m in model.modules() if hasattr(m, 'fused_attn')
-                 and isinstance(getattr(type(m), 'fused_attn', None), property)]
-    previous = [m.fused_attn for m in backbones]
+    backbones = [m for m in model.modules()
+                 if isinstance(getattr(type(m), 'attn_impl', None), property)]
+    previous = [m.attn_impl for m in backbones]
     for m in backbones:
-        m.fused_attn = False
+        m.attn_impl = 'math'
     try:
         yield
     finally:
         for m, value in zip(backbones, previous):
-            m.fused_attn = value
+            m.attn_impl = value
 
 
 def count_flops(fn: Callable[[], object], model: nn.Module = None) -> Dict[str, int]:

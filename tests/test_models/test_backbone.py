@@ -1,5 +1,4 @@
 """Shapes, arguments, freezing and checkpointing of TwinsPCPVT / TwinsSVT."""
-import importlib
 import math
 
 import pytest
@@ -162,46 +161,6 @@ def test_fused_and_plain_attention_agree(window_padding, size):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5)
     for a, b in zip(results[0][1], results[1][1]):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-5)
-
-
-@pytest.mark.parametrize('size', [(61, 83), (64, 50), (50, 64)])
-def test_split_masked_windows_agree_with_the_mask(monkeypatch, size):
-    """The split LSA path (padding-free windows unmasked, border windows redone
-    with the mask), forced on CPU: same maps and gradients as masking every window."""
-    attn_mod = importlib.import_module('mmtwins.models.layers.attention')
-    model = TwinsSVT(arch=TINY_SVT)
-    model.init_weights()
-    x = torch.rand(2, 3, *size)
-    masked = {False: [], True: []}  # windows in each masked attention call
-    real = attn_mod.attention
-    monkeypatch.setattr(attn_mod, 'attention', lambda q, *a, **k: (
-        k.get('attn_mask') is not None and masked[split].append(q.shape[0])) or real(q, *a, **k))
-    results = []
-    for split in (False, True):
-        monkeypatch.setattr(attn_mod, 'SPLIT_MASKED_WINDOWS', split)
-        model.zero_grad()
-        outs = model(x)
-        sum((o * torch.linspace(-1, 1, o.numel()).view_as(o)).sum() for o in outs).backward()
-        results.append(([o.detach() for o in outs],
-                        [p.grad.clone() for p in model.parameters()]))
-    assert masked[False], 'no LSA window was padded at this size'
-    # split: only the border windows went through the masked kernel
-    assert len(masked[True]) == len(masked[False])
-    assert all(b <= a for a, b in zip(masked[False], masked[True]))
-    assert any(b < a for a, b in zip(masked[False], masked[True]))
-    for a, b in zip(results[0][0], results[1][0]):
-        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
-    for a, b in zip(results[0][1], results[1][1]):
-        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
-
-
-def test_border_windows():
-    from mmtwins.models.layers.attention import border_windows
-
-    # 2 images, 3x4 windows; bottom padded: the last row; right padded: the last column
-    assert border_windows(2, 3, 4, True, False).tolist() == [8, 9, 10, 11, 20, 21, 22, 23]
-    assert border_windows(1, 3, 4, False, True).tolist() == [3, 7, 11]
-    assert border_windows(1, 3, 4, True, True).tolist() == [8, 9, 10, 11, 3, 7]
 
 
 def test_default_init_matches_official_scheme():

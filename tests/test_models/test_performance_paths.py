@@ -52,6 +52,42 @@ def test_bf16_autocast_on_cpu_close_to_fp32():
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
 
 
+def test_one_attention_setting(monkeypatch):
+    """attn_impl is one setting, resolved per call in one function: 'auto' holds the rules
+    (math on the CPU in half precision, SDPA otherwise), 'sdpa' and 'math' force a kernel;
+    fused_attn is timm's spelling of it; nothing else chooses the kernel."""
+    import torch.nn.functional as F
+
+    from mmtwins.models.layers import ATTN_IMPLS, attention, resolve_attn_impl
+    assert ATTN_IMPLS == ('auto', 'sdpa', 'math')
+    fp32, bf16 = torch.zeros(1), torch.zeros(1, dtype=torch.bfloat16)
+    assert [resolve_attn_impl(i, fp32) for i in ATTN_IMPLS] == ['sdpa', 'sdpa', 'math']
+    assert [resolve_attn_impl(i, bf16) for i in ATTN_IMPLS] == ['math', 'sdpa', 'math']
+    real, calls = F.scaled_dot_product_attention, []
+    monkeypatch.setattr(F, 'scaled_dot_product_attention',
+                        lambda *a, **k: calls.append(a[0].dtype) or real(*a, **k))
+    q = torch.randn(2, 2, 9, 8, dtype=torch.bfloat16)
+    attention(q, q, q, attn_impl='sdpa')
+    attention(q.float(), q.float(), q.float(), attn_impl='math')
+    assert calls == [torch.bfloat16]
+
+    model = TwinsSVT(arch=TINY_SVT, attn_impl='math')
+    attns = [b.attn for st in model.stages for b in st.blocks]
+    assert {a.attn_impl for a in attns} == {'math'} and model.fused_attn is False
+    model.fused_attn = True
+    assert model.attn_impl == 'auto' and {a.attn_impl for a in attns} == {'auto'}
+    model.attn_impl = 'sdpa'
+    assert {a.attn_impl for a in attns} == {'sdpa'} and model.fused_attn
+    assert TwinsSVT(arch=TINY_SVT, fused_attn=False).attn_impl == 'math'
+    assert TwinsSVT(arch=TINY_SVT).attn_impl == 'auto'
+    with pytest.raises(ValueError, match='disagrees'):
+        TwinsSVT(arch=TINY_SVT, fused_attn=False, attn_impl='sdpa')
+    with pytest.raises(ValueError, match="attn_impl must be one of"):
+        TwinsSVT(arch=TINY_SVT, attn_impl='flash')
+    with pytest.raises(ValueError, match="attn_impl must be one of"):
+        model.attn_impl = 'flash'
+
+
 def test_cpu_half_precision_attention_takes_the_plain_path(monkeypatch):
     """On the CPU, bf16 attention skips torch's flash kernel (slower there) for matmul +
     softmax; fp32 keeps it. Both give scaled_dot_product_attention's result."""
@@ -101,7 +137,7 @@ def test_backbone_flops_match_paper_at_224(cls, arch, paper):
     # attention products are counted (explicit matmuls), not only linear/conv layers
     assert flops.get('bmm', 0) + flops.get('matmul', 0) == attention_flops_224(
         model.arch_settings)
-    assert model.fused_attn  # restored after counting
+    assert model.attn_impl == 'auto' and model.fused_attn  # restored after counting
 
 
 @pytest.mark.slow  # a tool in a subprocess
@@ -122,7 +158,7 @@ def test_benchmark_tool_runs(tmp_path):
     proc = run_python(['tools/analysis/benchmark.py', '--variants', 'svt_s', '--infer-sizes',
                        '64x64', '--train-sizes', '64x64', '--repeats', '1', '--warmup', '0',
                        '--train-batch', '1', '--dtypes', 'fp32', 'bf16', '--peers', 'mmseg',
-                       '--lsa-split-ab', '--json', str(out_json)])
+                       '--json', str(out_json)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert 'measured fp32 matmul' in out and 'measured bf16 matmul' in out
@@ -131,7 +167,7 @@ def test_benchmark_tool_runs(tmp_path):
                      r'\d\.\de-0[5-9]', out), out
     for dtype in ('fp32', 'bf16'):
         assert re.search(rf'svt_s\s+{dtype}\s+infer 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x\s+'
-                         r'[\d.]+ GFLOP/s = \d+% of matmul .*LSA split: [\d.]+ms', out)
+                         r'[\d.]+ GFLOP/s = \d+% of matmul', out)
         assert re.search(rf'svt_s\s+{dtype}\s+train 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x',
                          out)
         assert re.search(rf'svt_s\s+{dtype}\s+peak memory\s+\d+MB\s+\d+MB\s+[\d.]+x\s+'

@@ -92,8 +92,8 @@ def test_padded_key_gets_zero_weight():
     mask = window_padding_mask((7, 3), 7)  # one window, columns 3..6 padded
     q, k, v = torch.randn(3, 1, 1, 2, L, 8).unbind(0)
     eye = torch.eye(L).expand(1, 1, 2, L, L)
-    weights = attention(q, k, eye, attn_mask=mask, fused=False)  # v = identity -> weights
-    fused = attention(q, k, eye, attn_mask=mask, fused=True)
+    weights = attention(q, k, eye, attn_mask=mask, attn_impl='math')  # v = identity -> weights
+    fused = attention(q, k, eye, attn_mask=mask, attn_impl='sdpa')
     padded = ~mask.view(L)
     assert padded.sum() == 28
     assert weights[..., padded].abs().max() == 0

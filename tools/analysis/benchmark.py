@@ -213,21 +213,6 @@ def build_impl(impl, variant, device):
     return ours
 
 
-def split_windows(fn):
-    """``fn`` run with SVT's LSA split: padding-free windows unmasked, border windows
-    redone with the mask (``SPLIT_MASKED_WINDOWS``; off by default)."""
-    import importlib
-    attention = importlib.import_module('mmtwins.models.layers.attention')
-
-    def run():
-        attention.SPLIT_MASKED_WINDOWS = True
-        try:
-            fn()
-        finally:
-            attention.SPLIT_MASKED_WINDOWS = False
-    return run
-
-
 def cuda_peak(model, x, dtype):
     """Peak CUDA memory that one training step adds, in this process."""
     step = train_step_fn(model, x, dtype)
@@ -441,9 +426,6 @@ def main(argv=None):
                         help='precisions: fp32, and bf16/fp16 under torch.autocast')
     parser.add_argument('--peers', nargs='+', choices=('mmseg', 'timm'),
                         help='compare with these (default: mmseg, and timm if importable)')
-    parser.add_argument('--lsa-split-ab', action='store_true',
-                        help='also time SVT with its LSA split into padding-free windows '
-                        '(unmasked) and border windows (masked), see SPLIT_MASKED_WINDOWS')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=7)
@@ -518,36 +500,27 @@ def main(argv=None):
         print(f'{variant}: same weights, outputs at 224x224 agree with mmtwins\' to '
               + ', '.join(f'{n} {d:.1e}' for n, d in diffs.items())
               + ' (largest difference / largest value)', flush=True)
-        split_ab = args.lsa_split_ab and type(ours).__name__ == 'TwinsSVT'
         res = results['variants'][variant] = {'same_weights_max_rel_diff': diffs}
         for dtype in args.dtypes:
             for size in args.infer_sizes:
                 h, w = parse_size(size)
                 x = torch.randn(args.infer_batch, 3, h, w, device=device)
                 fns = {name: infer_fn(models[name], x, dtype) for name in ['mmtwins'] + peers}
-                if split_ab:
-                    fns['mmtwins split'] = split_windows(fns['mmtwins'])
                 t = interleaved(fns, device, args.warmup, args.repeats)
                 flops = count_flops(lambda: ours.eval()(x), ours)['total']
                 gflops = flops / t['mmtwins'] / 1e9
                 res[f'{dtype} infer {size}'] = dict(t, flops=flops, gflops=gflops)
                 extra = (f'{gflops:.0f} GFLOP/s = {100 * gflops / peaks[dtype]:.0f}% of '
                          f'matmul ({flops / 1e9:.1f} GFLOP)')
-                if split_ab:
-                    extra += f'; LSA split: {t["mmtwins split"] * 1e3:.1f}ms'
                 row(variant, dtype, f'infer {args.infer_batch}x3x{size}', t, extra)
             for size in args.train_sizes:
                 h, w = parse_size(size)
                 x = torch.randn(args.train_batch, 3, h, w, device=device)
                 fns = {name: train_step_fn(models[name], x, dtype)
                        for name in ['mmtwins'] + peers}
-                if split_ab:
-                    fns['mmtwins split'] = split_windows(fns['mmtwins'])
                 t = interleaved(fns, device, 1, max(3, args.repeats // 2))
                 res[f'{dtype} train {size}'] = t
-                extra = (f'LSA split: {t["mmtwins split"] * 1e3:.1f}ms'
-                         if split_ab else '')
-                row(variant, dtype, f'train {args.train_batch}x3x{size}', t, extra)
+                row(variant, dtype, f'train {args.train_batch}x3x{size}', t)
                 if args.no_memory:
                     continue
                 if device == 'cuda':  # in-process: the timed models stay where they are

@@ -17,7 +17,7 @@ from ... import variants
 from ...checkpoint.load import backbone_load_pre_hook
 from ...registry import register_backbone
 from ..layers import PatchEmbed, PositionEncodingGenerator, TwinsBlock
-from ..layers.attention import WINDOW_PADDING_MODES, stage_key_mask
+from ..layers.attention import WINDOW_PADDING_MODES, attn_impl_setting, stage_key_mask
 
 #: eps of the block and stage-output LayerNorms of the official code and timm
 _DEFAULT_NORM_EPS = 1e-6
@@ -106,11 +106,12 @@ class TwinsBase(BaseModule):
                  window_padding: str = 'mask',
                  frozen_stages: int = -1,
                  with_cp: bool = False,
-                 fused_attn: bool = True,
+                 fused_attn: Optional[bool] = None,
                  norm_eps: Optional[float] = None,
                  pretrained: Optional[str] = None,
                  init_cfg: Optional[Union[dict, List[dict]]] = None,
                  *,
+                 attn_impl: Optional[str] = None,
                  qkv_bias: bool = True,
                  norm_cfg: Optional[dict] = None,
                  embed_dims: Optional[Sequence[int]] = None,
@@ -174,6 +175,7 @@ class TwinsBase(BaseModule):
         # norm_cfg (mmseg's and mmpretrain's argument) sets the blocks' and stage norms' eps
         norm_eps = self._resolve_norm_cfg(norm_cfg, norm_eps)
         self.norm_eps = float(norm_eps)
+        attn_impl = attn_impl_setting(attn_impl, fused_attn)
         if not isinstance(qkv_bias, bool):
             raise TypeError(f'qkv_bias must be a bool, got {type(qkv_bias).__name__}: '
                             f'{qkv_bias!r}')
@@ -192,7 +194,7 @@ class TwinsBase(BaseModule):
                 TwinsBlock(dims, settings['num_heads'][i], settings['mlp_ratios'][i],
                            attn_type=self.block_type(j), sr_ratio=settings['sr_ratios'][i],
                            window_size=window_sizes[i], drop=drop_rate,
-                           attn_drop=attn_drop_rate, drop_path=dpr[cur + j], fused=fused_attn,
+                           attn_drop=attn_drop_rate, drop_path=dpr[cur + j], attn_impl=attn_impl,
                            norm_eps=norm_eps, floor=window_padding == 'mmseg',
                            qkv_bias=qkv_bias)
                 for j in range(depths[i])
@@ -262,14 +264,25 @@ class TwinsBase(BaseModule):
         return depth, num_layers
 
     @property
+    def attn_impl(self) -> str:
+        """The attention kernel setting (:data:`~mmtwins.models.layers.ATTN_IMPLS`) of every
+        block; set it to switch them all (e.g. ``'math'`` to export or count FLOPs)."""
+        return self._attentions()[0].attn_impl
+
+    @attn_impl.setter
+    def attn_impl(self, value: str) -> None:
+        value = attn_impl_setting(value)
+        for m in self._attentions():
+            m.attn_impl = value
+
+    @property
     def fused_attn(self) -> bool:
-        """Whether attention runs on ``scaled_dot_product_attention`` (the default)."""
-        return all(m.fused for m in self._attentions())
+        """timm's spelling of :attr:`attn_impl`: False is ``'math'``, True ``'auto'``."""
+        return self.attn_impl != 'math'
 
     @fused_attn.setter
     def fused_attn(self, value: bool) -> None:
-        for m in self._attentions():
-            m.fused = bool(value)
+        self.attn_impl = attn_impl_setting(fused_attn=value)
 
     def _attentions(self):
         return [blk.attn for stage in self.stages for blk in stage.blocks]
@@ -611,7 +624,10 @@ class TwinsPCPVT(TwinsBase):
             (with ``norm_eps=1e-5``: mmseg's numerics at any size).
         frozen_stages: freeze stages ``1..k`` (eval mode, no gradients); -1 or 0: none.
         with_cp: activation checkpointing per block (saves memory, costs a recompute).
-        fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
+        fused_attn: timm's spelling of ``attn_impl``: False is ``'math'`` (matmul-softmax),
+            True ``'auto'``.
+        attn_impl: the attention kernel: ``'auto'`` (default: ``scaled_dot_product_attention``,
+            matmul-softmax on the CPU in half precision), ``'sdpa'`` or ``'math'``.
         norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
             and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
             ``norm_cfg``'s eps, when given, sets it; an explicit ``norm_eps`` that disagrees
@@ -682,7 +698,10 @@ class TwinsSVT(TwinsBase):
             of 32 where no window needs padding.
         frozen_stages: freeze stages ``1..k`` (eval mode, no gradients); -1 or 0: none.
         with_cp: activation checkpointing per block (saves memory, costs a recompute).
-        fused_attn: attention on ``scaled_dot_product_attention``; False: matmul-softmax.
+        fused_attn: timm's spelling of ``attn_impl``: False is ``'math'`` (matmul-softmax),
+            True ``'auto'``.
+        attn_impl: the attention kernel: ``'auto'`` (default: ``scaled_dot_product_attention``,
+            matmul-softmax on the CPU in half precision), ``'sdpa'`` or ``'math'``.
         norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
             and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
             ``norm_cfg``'s eps, when given, sets it; an explicit ``norm_eps`` that disagrees

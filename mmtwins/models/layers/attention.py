@@ -1,8 +1,17 @@
 """The two spatial attentions of Twins: global sub-sampled (GSA) and locally-grouped (LSA).
 
-Both compute attention through :func:`attention`, which runs
-``torch.nn.functional.scaled_dot_product_attention`` by default and a plain
-matmul-softmax when ``fused=False`` (kept as the reference path for checking).
+Both compute attention through :func:`attention`, whose kernel is one setting,
+``attn_impl`` (:data:`ATTN_IMPLS`), resolved for each call in :func:`resolve_attn_impl`:
+
+* ``'sdpa'``: ``torch.nn.functional.scaled_dot_product_attention`` (torch picks flash,
+  memory-efficient or cuDNN kernels);
+* ``'math'``: explicit matmul + softmax (the reference path; what FLOP counting and
+  exporters that rewrite SDPA need);
+* ``'auto'`` (default): ``'sdpa'``, except on the CPU in half precision, where ``'math'`` is
+  faster.
+
+A new kernel is a new name in :data:`ATTN_IMPLS`, its rule in :func:`resolve_attn_impl` and
+its branch in :func:`attention`.
 """
 from typing import Optional, Tuple
 
@@ -13,8 +22,46 @@ from torch import Tensor, nn
 WINDOW_PADDING_MODES = ('mask', 'zero', 'mmseg')
 
 
+#: the values of the ``attn_impl`` setting (backbones, blocks and attention modules)
+ATTN_IMPLS = ('auto', 'sdpa', 'math')
+
+
+def check_attn_impl(attn_impl) -> str:
+    if attn_impl not in ATTN_IMPLS:
+        raise ValueError(f'attn_impl must be one of {ATTN_IMPLS}, got {attn_impl!r}')
+    return attn_impl
+
+
+def attn_impl_setting(attn_impl: Optional[str] = None, fused_attn: Optional[bool] = None) -> str:
+    """The ``attn_impl`` setting from the backbone's arguments: ``attn_impl`` itself, or the
+    hosts' spelling ``fused_attn`` (timm's: True is ``'auto'``, False is ``'math'``);
+    ``'auto'`` when neither is given. Both given and disagreeing is a ValueError."""
+    if fused_attn is not None and not isinstance(fused_attn, bool):
+        raise TypeError(f'fused_attn must be a bool, got {type(fused_attn).__name__}: '
+                        f'{fused_attn!r}')
+    if attn_impl is None:
+        return 'math' if fused_attn is False else 'auto'
+    check_attn_impl(attn_impl)
+    if fused_attn is not None and fused_attn != (attn_impl != 'math'):
+        raise ValueError(f'fused_attn={fused_attn} disagrees with attn_impl={attn_impl!r}: '
+                         f'give one of them (fused_attn=False is attn_impl=\'math\')')
+    return attn_impl
+
+
+def resolve_attn_impl(attn_impl: str, q: Tensor) -> str:
+    """The kernel (``'sdpa'`` or ``'math'``) that runs attention on ``q`` under the setting
+    ``attn_impl``. ``'auto'``: ``'math'`` on the CPU in half precision (bf16 autocast), where
+    torch's CPU flash-attention kernel is slower for Twins' short key sequences, else
+    ``'sdpa'``."""
+    if attn_impl != 'auto':
+        return attn_impl
+    if q.device.type == 'cpu' and q.dtype in (torch.bfloat16, torch.float16):
+        return 'math'
+    return 'sdpa'
+
+
 def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = None,
-              dropout_p: float = 0.0, fused: bool = True) -> Tensor:
+              dropout_p: float = 0.0, attn_impl: str = 'auto') -> Tensor:
     """Scaled dot-product attention over the last two dims, scale ``head_dim ** -0.5``.
 
     Args:
@@ -22,13 +69,9 @@ def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = Non
         attn_mask: boolean mask broadcastable to ``(..., L, S)``, True where a query may
             attend to a key; or None.
         dropout_p: dropout on the attention weights (pass 0 in eval mode).
-        fused: use ``F.scaled_dot_product_attention``; otherwise matmul + softmax. On the
-            CPU in half precision (bf16 autocast) the plain path is taken either way: torch's
-            CPU flash-attention kernel is slower there for Twins' short key sequences
-            (profiled on a SVT-S training step, 2x512x512 bf16: 587 of 1414 ms in its forward
-            and backward; the plain path made the step 1.40x faster and inference 1.05x).
+        attn_impl: one of :data:`ATTN_IMPLS`, resolved by :func:`resolve_attn_impl`.
     """
-    if fused and not (q.device.type == 'cpu' and q.dtype in (torch.bfloat16, torch.float16)):
+    if resolve_attn_impl(attn_impl, q) == 'sdpa':
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
     attn = (q * (q.shape[-1] ** -0.5)) @ k.transpose(-2, -1)  # (..., L, S)
     if attn_mask is not None:
@@ -57,7 +100,7 @@ class GlobalSubsampledAttention(nn.Module):
             one).
         attn_drop: dropout on attention weights.
         proj_drop: dropout after the output projection.
-        fused: use ``scaled_dot_product_attention``.
+        attn_impl: the attention kernel, one of :data:`ATTN_IMPLS`.
         floor: drop the trailing tokens that do not fill an ``sr_ratio`` cell instead of
             padding them, as the official code and mmseg do (maps smaller than
             ``sr_ratio``, where they fail, are still padded).
@@ -65,14 +108,14 @@ class GlobalSubsampledAttention(nn.Module):
 
     def __init__(self, embed_dims: int, num_heads: int, sr_ratio: int = 1,
                  qkv_bias: bool = True, attn_drop: float = 0.0, proj_drop: float = 0.0,
-                 fused: bool = True, floor: bool = False) -> None:
+                 attn_impl: str = 'auto', floor: bool = False) -> None:
         super().__init__()
         _check_heads(embed_dims, num_heads)
         self.num_heads = num_heads
         self.sr_ratio = sr_ratio
         self.floor = floor
         self.attn_drop = attn_drop
-        self.fused = fused
+        self.attn_impl = check_attn_impl(attn_impl)
         self.q = nn.Linear(embed_dims, embed_dims, bias=qkv_bias)
         self.kv = nn.Linear(embed_dims, embed_dims * 2, bias=qkv_bias)  # rows: k then v
         self.proj = nn.Linear(embed_dims, embed_dims)
@@ -100,7 +143,7 @@ class GlobalSubsampledAttention(nn.Module):
         kv = self.kv(kv_src).view(B, -1, 2, heads, C // heads).permute(2, 0, 3, 1, 4)
         k, v = kv.unbind(0)
         out = attention(q, k, v, dropout_p=self.attn_drop if self.training else 0.0,
-                        fused=self.fused)  # (B, heads, N, hd)
+                        attn_impl=self.attn_impl)  # (B, heads, N, hd)
         out = out.transpose(1, 2).reshape(B, N, C)
         return self.proj_drop(self.proj(out))
 
@@ -125,18 +168,18 @@ class LocallyGroupedAttention(nn.Module):
         qkv_bias: bias of the qkv projection (the output projection always has one).
         attn_drop: dropout on attention weights.
         proj_drop: dropout after the output projection.
-        fused: use ``scaled_dot_product_attention``.
+        attn_impl: the attention kernel, one of :data:`ATTN_IMPLS`.
     """
 
     def __init__(self, embed_dims: int, num_heads: int, window_size: int = 7,
                  qkv_bias: bool = True, attn_drop: float = 0.0, proj_drop: float = 0.0,
-                 fused: bool = True) -> None:
+                 attn_impl: str = 'auto') -> None:
         super().__init__()
         _check_heads(embed_dims, num_heads)
         self.num_heads = num_heads
         self.window_size = window_size
         self.attn_drop = attn_drop
-        self.fused = fused
+        self.attn_impl = check_attn_impl(attn_impl)
         self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=qkv_bias)  # rows: q, k, v
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
@@ -171,44 +214,14 @@ class LocallyGroupedAttention(nn.Module):
         qkv = qkv.view(B, nh, ws, nw, ws, 3, heads, C // heads).permute(5, 0, 1, 3, 6, 2, 4, 7)
         q, k, v = qkv.reshape(3, B * nh * nw, heads, ws * ws, C // heads).unbind(0)
         dropout_p = self.attn_drop if self.training else 0.0
-        if key_mask is not None and self.fused and SPLIT_MASKED_WINDOWS:
-            # only the last window row/column holds padding: the others run unmasked, on
-            # the fastest kernel; the border windows are redone with the mask
-            idx = border_windows(B, nh, nw, bool(pad_b), bool(pad_r), q.device)
-            out = attention(q, k, v, dropout_p=dropout_p)
-            border = attention(q[idx], k[idx], v[idx], attn_mask=key_mask[idx],
-                               dropout_p=dropout_p)
-            out = out.index_copy(0, idx, border)
-        else:
-            out = attention(q, k, v, attn_mask=key_mask, dropout_p=dropout_p,
-                            fused=self.fused)  # (B*nh*nw, heads, ws*ws, hd)
+        out = attention(q, k, v, attn_mask=key_mask, dropout_p=dropout_p,
+                        attn_impl=self.attn_impl)  # (B*nh*nw, heads, ws*ws, hd)
         # (B, nh, nw, heads, ws, ws, hd) -> (B, nh, ws, nw, ws, heads, hd) -> (B, Hp, Wp, C)
         out = out.view(B, nh, nw, heads, ws, ws, C // heads).permute(0, 1, 4, 2, 5, 3, 6)
         out = out.reshape(B, Hp, Wp, C)
         if pad_b or pad_r:
             out = out[:, :H, :W, :]
         return self.proj_drop(self.proj(out.reshape(B, N, C)))
-
-
-#: LSA with a padding mask: run the windows that hold no padding without the mask and redo
-#: only the border windows with it, for attention kernels that take no mask (flash). Off:
-#: on an H200 with torch 2.11, ``scaled_dot_product_attention`` runs cuDNN's fused flash
-#: kernel with the mask as without it (bf16; fp32 takes the memory-efficient kernel either
-#: way), and the split's extra calls cost more than they save (``benchmark.py
-#: --lsa-split-ab``). Kept for builds whose masked attention falls off the flash kernel.
-SPLIT_MASKED_WINDOWS = False
-
-
-def border_windows(batch_size: int, nh: int, nw: int, pad_b: bool, pad_r: bool,
-                   device=None) -> Tensor:
-    """Indices, in :class:`LocallyGroupedAttention`'s batch-major window order, of the
-    windows that hold padding: the last window row if the bottom is padded, the last
-    column if the right side is."""
-    local = [(nh - 1) * nw + j for j in range(nw)] if pad_b else []
-    if pad_r:
-        local += [i * nw + nw - 1 for i in range(nh - 1 if pad_b else nh)]
-    return torch.tensor([b * nh * nw + i for b in range(batch_size) for i in local],
-                        device=device)
 
 
 def stage_key_mask(mode: str, hw_shape: Tuple[int, int], window_size: int,
@@ -263,5 +276,6 @@ def _check_heads(embed_dims: int, num_heads: int) -> None:
                          f'num_heads ({num_heads})')
 
 
-__all__ = ['attention', 'GlobalSubsampledAttention', 'LocallyGroupedAttention',
-           'window_padding_mask', 'stage_key_mask', 'border_windows', 'WINDOW_PADDING_MODES']
+__all__ = ['attention', 'ATTN_IMPLS', 'attn_impl_setting', 'resolve_attn_impl',
+           'GlobalSubsampledAttention', 'LocallyGroupedAttention', 'window_padding_mask',
+           'stage_key_mask', 'WINDOW_PADDING_MODES']

@@ -21,7 +21,7 @@ class TwinsBlock(nn.Module):
         drop: dropout after the projections and in the MLP.
         attn_drop: dropout on attention weights.
         drop_path: stochastic depth probability of this block.
-        fused: use ``scaled_dot_product_attention``.
+        attn_impl: the attention kernel (:data:`~.attention.ATTN_IMPLS`).
         norm_eps: eps of the two LayerNorms (1e-6 as the official code and timm; mmseg's
             implementation uses 1e-5).
         floor: GSA drops trailing tokens instead of padding, see
@@ -31,7 +31,7 @@ class TwinsBlock(nn.Module):
 
     def __init__(self, embed_dims: int, num_heads: int, mlp_ratio: float, attn_type: str = 'gsa',
                  sr_ratio: int = 1, window_size: int = 7, drop: float = 0.0,
-                 attn_drop: float = 0.0, drop_path: float = 0.0, fused: bool = True,
+                 attn_drop: float = 0.0, drop_path: float = 0.0, attn_impl: str = 'auto',
                  norm_eps: float = 1e-6, floor: bool = False, qkv_bias: bool = True) -> None:
         super().__init__()
         self.attn_type = attn_type
@@ -39,11 +39,12 @@ class TwinsBlock(nn.Module):
         if attn_type == 'gsa':
             self.attn = GlobalSubsampledAttention(embed_dims, num_heads, sr_ratio,
                                                   qkv_bias=qkv_bias, attn_drop=attn_drop,
-                                                  proj_drop=drop, fused=fused, floor=floor)
+                                                  proj_drop=drop, attn_impl=attn_impl,
+                                                  floor=floor)
         elif attn_type == 'lsa':
             self.attn = LocallyGroupedAttention(embed_dims, num_heads, window_size,
                                                 qkv_bias=qkv_bias, attn_drop=attn_drop,
-                                                proj_drop=drop, fused=fused)
+                                                proj_drop=drop, attn_impl=attn_impl)
         else:
             raise ValueError(f"attn_type must be 'gsa' or 'lsa', got {attn_type!r}")
         self.drop_path = DropPath(drop_path)
