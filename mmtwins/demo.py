@@ -116,10 +116,8 @@ def main(argv=None) -> int:
             from mmseg.apis import MMSegInferencer
             inferencer = MMSegInferencer(model=cfg, weights=None, device=device)
     model = inferencer.model
-    for m in model.modules():
-        if hasattr(m, 'last_load'):
-            m.quiet_next_load = True  # the summary line below covers the backbone
-    # the whole model must fit (the backbone part is converted from any Twins layout)
+    # the whole model must fit (the backbone part is converted from any Twins layout; the
+    # summary line below covers it)
     report = load_whole_model(model, state_dict, source=args.checkpoint)
     print_log(summary_line(report, args.checkpoint), logger='current')
     meta = checkpoint_dataset_meta(checkpoint)

@@ -256,8 +256,8 @@ def backbone_load_pre_hook(module: nn.Module, state_dict: dict, prefix: str, loc
     fmt, ignored = info['format'], info['ignored']
     module.last_load = dict(format=fmt, prefix=prefix, loaded=len(info['state_dict']),
                             ignored=ignored)
-    quiet, module.quiet_next_load = getattr(module, 'quiet_next_load', False), False
-    if (fmt != 'mmtwins' or ignored) and not quiet:
+    if fmt != 'mmtwins' or ignored:  # (loads of our own layout, e.g. a checked whole model
+        # handed over by CheckpointCompatibilityHook, have nothing to report)
         from mmengine.logging import print_log
         print_log(f'mmtwins: backbone {prefix!r}: {len(info["state_dict"])} tensors in the '
                   f'{fmt} layout, converted to mmtwins\' names'

@@ -60,7 +60,8 @@ def check_whole_model(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     Returns:
         dict with ``loaded`` (number of tensors that will load), ``total`` (tensors of the
         model), ``skipped`` (class-count keys), ``classes`` (``(checkpoint, model)`` first
-        dimension of the first skipped tensor, or None), ``backbone`` (``{prefix: layout}``).
+        dimension of the first skipped tensor, or None), ``backbone`` (``{prefix: layout}``),
+        ``converted`` (``{prefix: the backbone's tensors in mmtwins' layout}``).
 
     Raises:
         CheckpointError: anything else differs; nothing should be loaded.
@@ -72,12 +73,13 @@ def check_whole_model(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     def in_backbone(key: str) -> bool:
         return any(key.startswith(p) for p in prefixes)
 
-    backbone = {}
+    backbone, converted = {}, {}
     for p in prefixes:  # first, with the backbone's own message (e.g. another variant)
         part = {k[len(p):]: v for k, v in state_dict.items()
                 if k.startswith(p) and isinstance(v, torch.Tensor)}
         module = model.get_submodule(p.rstrip('.')) if p else model
-        backbone[p] = convert_backbone_part(module, part, p)['format']
+        info = convert_backbone_part(module, part, p)
+        backbone[p], converted[p] = info['format'], info['state_dict']
     ckpt = {k: v for k, v in state_dict.items() if not in_backbone(k)
             and isinstance(v, torch.Tensor) and 'num_batches_tracked' not in k}
     rest = {k: v for k, v in own.items() if not in_backbone(k)}
@@ -105,7 +107,22 @@ def check_whole_model(model: nn.Module, state_dict: Dict[str, torch.Tensor],
             f'with the config it was trained with; to fine-tune it on your classes, use '
             f'load_from in a training run.')
     return dict(loaded=len(own) - len(skipped), total=len(own), skipped=skipped,
-                classes=classes, backbone=backbone)
+                classes=classes, backbone=backbone, converted=converted)
+
+
+def put_converted_backbones(state_dict: dict, report: dict) -> None:
+    """Replace, in ``state_dict`` (in place), each Twins backbone's part by its tensors in
+    mmtwins' layout, as :func:`check_whole_model` converted them (``report['converted']``):
+    the model then loads them as they are, and its backbones have nothing to convert or to
+    report (the caller's summary line covers them). Keys keep a ``module.`` prefix if the
+    state dict has one."""
+    wrapped = bool(state_dict) and all(k.startswith('module.') for k in state_dict)
+    lead = 'module.' if wrapped else ''
+    for prefix, tensors in report['converted'].items():
+        for key in [k for k in state_dict if k.startswith(lead + prefix)]:
+            del state_dict[key]
+        for key, value in tensors.items():
+            state_dict[lead + prefix + key] = value
 
 
 def summary_line(report: dict, source: str, skipped_kept: bool = True) -> str:
@@ -153,5 +170,7 @@ def load_whole_model(model: nn.Module, state_dict: Dict[str, torch.Tensor],
     Twins layout, through the backbone's load hook). Returns the check's report."""
     from mmengine.runner.checkpoint import load_state_dict
     report = check_whole_model(model, state_dict, source=source)
+    state_dict = OrderedDict(state_dict)
+    put_converted_backbones(state_dict, report)
     load_state_dict(model, state_dict, strict=False)
     return report

@@ -5,7 +5,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.runner import BaseLoop
 
-from ..checkpoint.whole_model import check_whole_model, state_dict_of, summary_line
+from ..checkpoint.whole_model import (check_whole_model, put_converted_backbones, state_dict_of,
+                                      summary_line)
 
 
 @HOOKS.register_module()
@@ -42,14 +43,12 @@ class CheckpointCompatibilityHook(Hook):
         source = getattr(runner, '_load_from', None) or 'the checkpoint'
         report = check_whole_model(model, state_dict, source=str(source),
                                    fine_tune=training and not resuming)
-        if report['skipped']:
-            own = model.state_dict()
-            target = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
-            for key in report['skipped']:
-                # under the key mmengine will use ('module.' is stripped by it)
-                name = key if key in target else f'module.{key}'
-                target[name] = own[key].detach().clone()
-        for m in model.modules():  # this line reports the backbone too: one line in all
-            if hasattr(m, 'last_load'):
-                m.quiet_next_load = True
+        target = checkpoint['state_dict'] if 'state_dict' in checkpoint else checkpoint
+        own = model.state_dict() if report['skipped'] else {}
+        for key in report['skipped']:
+            # under the key mmengine will use ('module.' is stripped by it)
+            name = key if key in target else f'module.{key}'
+            target[name] = own[key].detach().clone()
+        # the backbones' tensors, already converted and checked: this line reports them
+        put_converted_backbones(target, report)
         print_log(summary_line(report, str(source)), logger='current')
