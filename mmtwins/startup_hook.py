@@ -120,7 +120,7 @@ def adopt_renamed_distributions(module2package: dict) -> list:
             metadata.distribution(dist)
         except metadata.PackageNotFoundError:
             stale.append(module)
-    if not stale or not hasattr(metadata, 'packages_distributions'):  # Python >= 3.10
+    if not stale:
         return []
     providers = metadata.packages_distributions()
     changed = []

@@ -111,14 +111,10 @@ def alias_table(family: str) -> Dict[str, str]:
     return {alias: v.size for v in of_family(family) for alias in v.aliases}
 
 
-def lookup(family: Optional[str], name: str) -> Optional[Variant]:
-    """The variant that ``name`` (any alias, case-insensitive) names in ``family`` (or in
-    any family when ``family`` is None), or None."""
+def lookup(family: str, name: str) -> Optional[Variant]:
+    """The variant of ``family`` that ``name`` (any alias, case-insensitive) names, or None."""
     key = name.lower()
-    for v in VARIANTS.values():
-        if (family is None or v.family == family) and key in v.aliases:
-            return v
-    return None
+    return next((v for v in of_family(family) if key in v.aliases), None)
 
 
 def match(family: str, settings: Dict[str, List]) -> Optional[Variant]:

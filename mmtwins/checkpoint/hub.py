@@ -55,10 +55,7 @@ def split_hub_id(hub_id: str) -> Tuple[str, Optional[str]]:
 
 
 def _hub_errors():
-    try:
-        from huggingface_hub import errors
-    except ImportError:  # pragma: no cover - huggingface_hub < 0.23
-        from huggingface_hub import utils as errors
+    from huggingface_hub import errors  # huggingface_hub >= 0.23
 
     class _Never(Exception):
         pass

@@ -118,10 +118,8 @@ def load_file(path: str, map_location: Optional[str] = 'cpu') -> Any:
                                   f'archive nor a pickle, and not safetensors); it may be '
                                   f'another kind of file, truncated or corrupt')
     try:
-        if hasattr(torch.serialization, 'safe_globals'):  # torch >= 2.5
-            with torch.serialization.safe_globals(safe_globals()):
-                return torch.load(path, map_location=map_location, weights_only=True)
-        return torch.load(path, map_location=map_location, weights_only=True)
+        with torch.serialization.safe_globals(safe_globals()):
+            return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
         msg = str(exc)
         if 'weights_only' in msg or 'Unsupported global' in msg or 'GLOBAL' in msg:
@@ -147,5 +145,4 @@ def allow_mmengine_checkpoints() -> None:
 
     weights_only's safety is kept: nothing outside the allow-list is unpickled.
     """
-    if hasattr(torch.serialization, 'add_safe_globals'):
-        torch.serialization.add_safe_globals(safe_globals())
+    torch.serialization.add_safe_globals(safe_globals())

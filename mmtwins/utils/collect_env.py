@@ -90,8 +90,6 @@ def collect_env() -> 'OrderedDict[str, str]':
 def _mmengine_checkpoints() -> str:
     """Whether torch's weights-only loading accepts what mmengine checkpoints hold."""
     import torch
-    if not hasattr(torch.serialization, 'get_safe_globals'):
-        return 'readable (this torch loads them without an allow-list)'
     try:
         from mmengine.logging.history_buffer import HistoryBuffer
     except Exception:

@@ -83,7 +83,6 @@ ADE_CLASSES = (
     dict(id=13, name='person'),
     dict(id=21, name='car'),
 )
-ADE_OTHER = 0
 
 # Materials used to paint the ADE scenes: (label index, base RGB, noise sigma).
 # Several materials may share one label (a car's wheels are still "car").

@@ -420,7 +420,7 @@ def main(argv=None):
                         choices=sorted(VARIANTS))
     parser.add_argument('--infer-sizes', nargs='+', default=['512x512', '800x1344'])
     parser.add_argument('--infer-batch', type=int, default=1)
-    parser.add_argument('--train-sizes', '--train-size', nargs='+', default=['512x512'])
+    parser.add_argument('--train-sizes', nargs='+', default=['512x512'])
     parser.add_argument('--train-batch', type=int, default=2)
     parser.add_argument('--dtypes', nargs='+', default=['fp32'], choices=sorted(DTYPES),
                         help='precisions: fp32, and bf16/fp16 under torch.autocast')
@@ -434,11 +434,11 @@ def main(argv=None):
                         help='also time one UPerNet SVT-S training iteration, ours vs mmseg')
     parser.add_argument('--config-crop', default='512x512')
     parser.add_argument('--config-repeats', type=int, default=3)
-    parser.add_argument('--segmentor', '--segmentor-compile', action='store_true',
+    parser.add_argument('--segmentor', action='store_true',
                         help='also time whole UPerNet-SVT-S inference at --config-crop: eager, '
                         '--compile (torch.compile of backbone, neck and decode head) and ONNX '
                         'Runtime, in each of --dtypes (ONNX Runtime: fp32)')
-    parser.add_argument('--only-segmentor', '--only-segmentor-compile', action='store_true',
+    parser.add_argument('--only-segmentor', action='store_true',
                         help='only that (no backbone rows)')
     parser.add_argument('--int8', action='store_true',
                         help='--segmentor: also ONNX Runtime with int8 dynamic quantization of '
