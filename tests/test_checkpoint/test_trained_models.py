@@ -369,6 +369,7 @@ RUNNER_REFUSALS = [
     ('mmseg test.py', 'five_classes', 'was trained for another number of classes'),
     ('mmseg test.py', 'svt_b', 'Twins-SVT-B'),
     ('mmseg train.py load_from', 'wide_config', 'does not fit the model outside its backbone'),
+    ('mmseg train.py load_from', 'svt_b', 'Twins-SVT-B'),
 ]
 
 

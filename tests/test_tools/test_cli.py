@@ -47,10 +47,15 @@ def test_upernet_svt_s_train_test_pictures(toy, tmp_path):
     assert pic.width == 2 * 160 and pic.height == 128  # ground truth | prediction
     assert len(list((tmp_path / 'preds').glob('*.png'))) == 2
     # the hosts' own API reads mmengine's checkpoint of our config (weights_only on)
-    proc = tool(['-c', 'import sys; from mmseg.apis import init_model; '
+    # (mmengine loads non-strictly: every tensor of the file must be in the model, equal)
+    proc = tool(['-c', 'import sys, torch; from mmseg.apis import init_model; '
+                 'from mmtwins.checkpoint import load_file; '
                  'm = init_model(sys.argv[1], sys.argv[2], device="cpu"); '
-                 'print("classes", len(m.dataset_meta["classes"]))', cfg, str(ckpt)])
-    assert 'classes 150' in proc.stdout
+                 'sd, own = load_file(sys.argv[2])["state_dict"], m.state_dict(); '
+                 'print("classes", len(m.dataset_meta["classes"]), "complete", '
+                 'set(sd) == set(own) and all(torch.equal(own[k], v) for k, v in sd.items()))',
+                 cfg, str(ckpt)])
+    assert 'classes 150 complete True' in proc.stdout
 
 
 def test_semantic_fpn_learns_and_resumes(toy, tmp_path):
