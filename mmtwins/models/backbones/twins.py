@@ -4,7 +4,6 @@ Twins: Revisiting the Design of Spatial Attention in Vision Transformers,
 Chu et al., NeurIPS 2021, https://arxiv.org/abs/2104.13840
 """
 import math
-import os
 from numbers import Real
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -13,14 +12,11 @@ import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ... import variants
+from ... import arguments, variants
 from ...checkpoint.load import backbone_load_pre_hook
 from ...registry import register_backbone
 from ..layers import PatchEmbed, PositionEncodingGenerator, TwinsBlock
 from ..layers.attention import WINDOW_PADDING_MODES, attn_impl_setting, stage_key_mask
-
-#: eps of the block and stage-output LayerNorms of the official code and timm
-_DEFAULT_NORM_EPS = 1e-6
 
 
 class TwinsStage(nn.Module):
@@ -82,8 +78,9 @@ class TwinsStage(nn.Module):
 class TwinsBase(BaseModule):
     """Shared implementation of :class:`TwinsPCPVT` and :class:`TwinsSVT`.
 
-    Subclasses define ``arch_zoo``, ``arch_aliases``, ``required_keys`` and
-    :meth:`block_type`; see their docstrings for the arguments.
+    Subclasses define ``family``, ``arch_zoo``, ``arch_aliases``, ``required_keys`` (from
+    the variant table) and :meth:`block_type`; see their docstrings for the arguments, which
+    :mod:`mmtwins.arguments` checks and resolves.
     """
 
     arch_zoo: Dict[str, dict] = {}
@@ -91,9 +88,6 @@ class TwinsBase(BaseModule):
     required_keys: Tuple[str, ...] = ()
     default_norm_after_stage = False
     family = ''
-    #: the ``arch`` of the signature: with per-stage lists as keyword arguments, any other
-    #: ``arch`` is a conflict
-    default_arch = 'small'
 
     def __init__(self,
                  arch: Union[str, dict] = 'small',
@@ -123,15 +117,7 @@ class TwinsBase(BaseModule):
                  windiow_sizes: Optional[Sequence[int]] = None,
                  patch_sizes: Optional[Sequence[int]] = None,
                  strides: Optional[Sequence[int]] = None) -> None:
-        if pretrained is not None:
-            # mmseg's segmentors pass their ``pretrained`` to the backbone
-            if not isinstance(pretrained, (str, os.PathLike)):
-                raise TypeError(f'pretrained must be a checkpoint path, URL or hub id (str), '
-                                f'got {type(pretrained).__name__}: {pretrained!r}')
-            if init_cfg is not None:
-                raise ValueError('give either pretrained or init_cfg, not both')
-            init_cfg = dict(type='Pretrained', checkpoint=pretrained)
-        self._check_init_cfg(init_cfg)
+        init_cfg = arguments.init_cfg_of(pretrained, init_cfg)
         super().__init__(init_cfg=init_cfg)
         # every checkpoint that reaches this backbone (load_state_dict, mmengine's
         # load_checkpoint: load_from, resume, init_model, the inferencers) is converted
@@ -141,45 +127,33 @@ class TwinsBase(BaseModule):
         flat = dict(embed_dims=embed_dims, depths=depths, num_heads=num_heads,
                     mlp_ratios=mlp_ratios, sr_ratios=sr_ratios, window_sizes=window_sizes,
                     windiow_sizes=windiow_sizes, patch_sizes=patch_sizes, strides=strides)
-        self.arch_name, self.arch_settings = self._resolve_arch_arguments(
-            arch, {k: v for k, v in flat.items() if v is not None})
+        self.arch_name, self.arch_settings = arguments.resolve_architecture(
+            self.family, arch, {k: v for k, v in flat.items() if v is not None})
         settings = self.arch_settings
         num_stages = len(settings['depths'])
         self.num_stages = num_stages
         self.embed_dims = list(settings['embed_dims'])
         # per-stage patch size = stride (non-overlapping patch embeddings)
-        self.strides = list(settings.get('strides', self._default_strides(num_stages)))
+        self.strides = list(settings.get('strides', arguments.default_strides(num_stages)))
 
-        if not isinstance(in_channels, int) or in_channels <= 0:
-            raise ValueError(f'in_channels must be a positive int, got {in_channels!r}')
+        arguments.check_plain_arguments(
+            in_channels=in_channels, frozen_stages=frozen_stages, num_stages=num_stages,
+            window_padding=window_padding, window_padding_modes=WINDOW_PADDING_MODES,
+            drop_rate=drop_rate, attn_drop_rate=attn_drop_rate, drop_path_rate=drop_path_rate,
+            qkv_bias=qkv_bias)
         self.in_channels = in_channels
-        self.out_indices = self._check_out_indices(out_indices, num_stages)
-        if not isinstance(frozen_stages, int) or not -1 <= frozen_stages <= num_stages:
-            raise ValueError(f'frozen_stages must be an int in [-1, {num_stages}] (-1 or 0: '
-                             f'nothing frozen; k: stages 1..k frozen), got {frozen_stages!r}')
+        self.out_indices = arguments.check_out_indices(out_indices, num_stages)
         self.frozen_stages = max(frozen_stages, 0)
-        if window_padding not in WINDOW_PADDING_MODES:
-            raise ValueError(f'window_padding must be one of {WINDOW_PADDING_MODES}, '
-                             f'got {window_padding!r}')
         self.window_padding = window_padding
-        for name, rate in (('drop_rate', drop_rate), ('attn_drop_rate', attn_drop_rate),
-                           ('drop_path_rate', drop_path_rate)):
-            if not isinstance(rate, Real) or not 0.0 <= rate < 1.0:
-                raise ValueError(f'{name} must be a number in [0, 1), got {rate!r}')
-        norm_after = self._check_norm_after_stage(norm_after_stage, num_stages)
+        self.qkv_bias = qkv_bias
+        norm_after = arguments.check_norm_after_stage(norm_after_stage, num_stages,
+                                                      self.default_norm_after_stage)
         self.norm_after_stage = norm_after
         self.with_cp = with_cp
-        if norm_eps is not None and (isinstance(norm_eps, bool) or not isinstance(norm_eps, Real)
-                                     or not norm_eps > 0):
-            raise ValueError(f'norm_eps must be a positive number, got {norm_eps!r}')
         # norm_cfg (mmseg's and mmpretrain's argument) sets the blocks' and stage norms' eps
-        norm_eps = self._resolve_norm_cfg(norm_cfg, norm_eps)
+        norm_eps = arguments.resolve_norm_eps(norm_cfg, norm_eps)
         self.norm_eps = float(norm_eps)
         attn_impl = attn_impl_setting(attn_impl, fused_attn)
-        if not isinstance(qkv_bias, bool):
-            raise TypeError(f'qkv_bias must be a bool, got {type(qkv_bias).__name__}: '
-                            f'{qkv_bias!r}')
-        self.qkv_bias = qkv_bias
 
         # stochastic depth: linear from 0 to drop_path_rate over all blocks
         depths = settings['depths']
@@ -368,297 +342,9 @@ class TwinsBase(BaseModule):
                             map_location=cfg.get('map_location', 'cpu'))
         self._is_init = True
 
-    # ------------------------------------------------------------------ arguments
-    @classmethod
-    def _resolve_arch_arguments(cls, arch, flat: dict) -> Tuple[str, dict]:
-        """``(arch_name, arch_settings)`` from ``arch`` (a name or a dict), or from the
-        per-stage lists given as keyword arguments (``flat``, the form of mmseg's configs).
-
-        A dict of either form that equals a named variant is that variant."""
-        if not flat:
-            return cls._resolve_arch(arch)
-        given = list(flat)
-        if not (isinstance(arch, str) and arch == cls.default_arch):
-            raise ValueError(
-                f'{cls.__name__} got arch={arch!r} and the per-stage list(s) {given} as '
-                f'keyword arguments: state the architecture in one form, either arch (a '
-                f'variant name or a dict of per-stage lists) or the per-stage keyword '
-                f'arguments of mmseg\'s configs ({list(cls.required_keys)}), not both')
-        for key, value in flat.items():
-            if not isinstance(value, (list, tuple)):
-                raise TypeError(f'{key} must be a per-stage list (one entry per stage), got '
-                                f'{type(value).__name__}: {value!r}')
-            number = Real if key == 'mlp_ratios' else int
-            if any(isinstance(v, bool) or not isinstance(v, number) for v in value):
-                kind = 'numbers' if number is Real else 'ints'
-                raise TypeError(f'{key} must be a list of {kind}, got {value!r}')
-        names = {k: k for k in flat}
-        if 'windiow_sizes' in flat:  # mmseg's spelling
-            if 'window_sizes' in flat:
-                raise ValueError("got both window_sizes and windiow_sizes (mmseg's spelling of "
-                                 "the same argument): give one of them")
-            flat = dict(flat)
-            flat['window_sizes'] = flat.pop('windiow_sizes')
-            names['window_sizes'] = 'windiow_sizes'
-        if 'window_sizes' in flat and 'window_sizes' not in cls.required_keys:
-            raise ValueError(
-                f'{names["window_sizes"]}: {cls.__name__} has no window attention (every '
-                f'{cls.family} block is global sub-sampled attention); remove it, or use '
-                f'TwinsSVT for window attention')
-        missing = [k for k in cls.required_keys if k not in flat]
-        if missing:
-            raise ValueError(
-                f'{cls.__name__} got the per-stage list(s) {given} as keyword arguments '
-                f'(the form of mmseg\'s configs) but not {missing}: give all of '
-                f'{list(cls.required_keys)} (mmtwins does not fill in mmseg\'s class defaults), '
-                f'or name a variant instead: arch={sorted(cls.arch_zoo)}')
-        return cls._check_settings(flat, lambda key: names.get(key, key))
-
-    @classmethod
-    def _resolve_arch(cls, arch) -> Tuple[str, dict]:
-        if isinstance(arch, str):
-            key = arch.lower()
-            if key in cls.arch_aliases:
-                name = cls.arch_aliases[key]
-                return name, {k: list(v) for k, v in cls.arch_zoo[name].items()}
-            other = TwinsSVT if cls is TwinsPCPVT else TwinsPCPVT
-            hint = ''
-            if key in other.arch_aliases:
-                hint = f' ({arch!r} is a {other.family} architecture: use {other.__name__})'
-            raise ValueError(f'unknown {cls.family} arch {arch!r}{hint}; choose one of '
-                             f'{sorted(cls.arch_aliases)} or pass a dict with keys '
-                             f'{list(cls.required_keys)}')
-        if not isinstance(arch, dict):
-            raise TypeError(f'arch must be a str or a dict, got {type(arch).__name__}')
-        unknown = sorted(set(arch) - set(cls.required_keys) - set(variants.OPTIONAL_KEYS))
-        if unknown:
-            hint = ''
-            if 'windiow_sizes' in unknown and 'window_sizes' in cls.required_keys:
-                hint = " (mmseg's windiow_sizes is spelled window_sizes in an arch dict)"
-            elif 'window_sizes' in unknown and 'window_sizes' not in cls.required_keys:
-                hint = f' ({cls.family} has no window attention: use TwinsSVT for it)'
-            raise ValueError(f'unknown key(s) {unknown} in the {cls.family} arch dict{hint}; '
-                             f'expected exactly {list(cls.required_keys)} (optionally with '
-                             f'{list(variants.OPTIONAL_KEYS)}, as mmpretrain\'s arch dicts)')
-        missing = [k for k in cls.required_keys if k not in arch]
-        if missing:
-            raise ValueError(f'the {cls.family} arch dict misses key(s) {missing}')
-        return cls._check_settings(arch, lambda key: f'arch[{key!r}]')
-
-    @classmethod
-    def _check_settings(cls, arch: dict, label) -> Tuple[str, dict]:
-        """Check the per-stage lists of ``arch`` (required keys present); ``label(key)``
-        names a list in messages. Returns ``(arch_name, arch_settings)``: a named variant
-        when the lists are one's, else ``'custom'`` (with ``patch_sizes`` and ``strides``
-        only when they differ from every Twins' ``[4, 2, 2, 2]``)."""
-        settings = {}
-        num_stages = None
-        first = cls.required_keys[0]
-        keys = list(cls.required_keys) + [k for k in variants.OPTIONAL_KEYS if k in arch]
-        for key in keys:
-            value = arch[key]
-            if not isinstance(value, (list, tuple)) or not value:
-                raise ValueError(f'{label(key)} must be a non-empty per-stage list, '
-                                 f'got {value!r}')
-            if num_stages is None:
-                num_stages = len(value)
-            elif len(value) != num_stages:
-                raise ValueError(f'{label(key)} has {len(value)} entries but '
-                                 f'{label(first)} has {num_stages}: every '
-                                 f'per-stage list must have one entry per stage')
-            number = Real if key == 'mlp_ratios' else int
-            for v in value:
-                if isinstance(v, bool) or not isinstance(v, number) or v <= 0:
-                    kind = 'numbers' if number is Real else 'ints'
-                    raise ValueError(f'{label(key)} must hold positive {kind}, got {value!r}')
-            settings[key] = list(value)
-        for i, (dims, heads) in enumerate(zip(settings['embed_dims'], settings['num_heads'])):
-            if dims % heads:
-                raise ValueError(f"{label('embed_dims')}[{i}] ({dims}) is not a multiple of "
-                                 f"{label('num_heads')}[{i}] ({heads})")
-        patch_sizes = settings.pop('patch_sizes', None)
-        strides = settings.pop('strides', None)
-        if (patch_sizes is None) != (strides is None):
-            given, absent = (('patch_sizes', 'strides') if strides is None
-                             else ('strides', 'patch_sizes'))
-            raise ValueError(f'{label(given)} without {label(absent)}: give both (equal, as '
-                             f'mmtwins\' patch embeddings are non-overlapping) or neither '
-                             f'(every Twins uses {cls._default_strides(num_stages)})')
-        if strides is not None:
-            differ = [i for i, (p, s) in enumerate(zip(patch_sizes, strides)) if p != s]
-            if differ:
-                raise ValueError(
-                    f'{label("patch_sizes")} {patch_sizes} differ from {label("strides")} '
-                    f'{strides} at stage(s) {differ}: mmtwins implements non-overlapping '
-                    f'patch embeddings only (a convolution with kernel size = stride); give '
-                    f'equal patch_sizes and strides (every Twins uses '
-                    f'{cls._default_strides(num_stages)})')
-            if strides != cls._default_strides(num_stages):
-                settings.update(patch_sizes=patch_sizes, strides=strides)
-                return 'custom', settings
-        variant = variants.match(cls.family, settings)
-        if variant is not None:
-            return variant.size, variant.arch()
-        return 'custom', settings
-
-    @staticmethod
-    def _default_strides(num_stages: int) -> List[int]:
-        """Patch size = stride of each stage in every Twins: 4, then 2 per later stage."""
-        return [4] + [2] * (num_stages - 1)
-
-    @staticmethod
-    def _resolve_norm_cfg(norm_cfg, norm_eps: Optional[float]) -> float:
-        """The eps of the block and stage-output LayerNorms from ``norm_cfg`` (mmseg's and
-        mmpretrain's argument; eps 1e-5 unless it gives one, as those libraries build) and
-        ``norm_eps`` (1e-6 when neither is given). An explicit ``norm_eps`` that disagrees
-        with ``norm_cfg``'s eps is refused. The patch-embedding and sub-sampling LayerNorms
-        keep the official 1e-5 (mmseg's and mmpretrain's too when norm_cfg gives no eps)."""
-        if norm_cfg is None:
-            return _DEFAULT_NORM_EPS if norm_eps is None else norm_eps
-        if not isinstance(norm_cfg, dict):
-            raise TypeError(f"norm_cfg must be a dict such as dict(type='LN'), got "
-                            f'{type(norm_cfg).__name__}: {norm_cfg!r}')
-        kind = norm_cfg.get('type')
-        if kind is None:
-            raise ValueError(f"norm_cfg {norm_cfg} has no 'type'; the Twins backbones use "
-                             f"LayerNorm: norm_cfg=dict(type='LN')")
-        if not (kind is nn.LayerNorm or (isinstance(kind, str) and kind in ('LN', 'LayerNorm'))):
-            raise ValueError(
-                f'norm_cfg type {kind!r} is not supported: mmtwins\' Twins backbones use '
-                f"LayerNorm only (as every Twins model and checkpoint); give norm_cfg="
-                f"dict(type='LN') (optionally with eps) or leave norm_cfg out")
-        unknown = sorted(set(norm_cfg) - {'type', 'eps', 'requires_grad'})
-        if unknown:
-            raise ValueError(f'norm_cfg key(s) {unknown} are not supported: mmtwins builds '
-                             f'plain LayerNorms and takes only type, eps and requires_grad=True '
-                             f'from norm_cfg')
-        requires_grad = norm_cfg.get('requires_grad', True)
-        if not isinstance(requires_grad, bool):
-            raise TypeError(f"norm_cfg['requires_grad'] must be a bool, got "
-                            f'{type(requires_grad).__name__}: {requires_grad!r}')
-        if not requires_grad:
-            raise ValueError(
-                "norm_cfg requires_grad=False (frozen LayerNorms) is not implemented: freeze "
-                "whole stages with frozen_stages=k, or give the norms lr_mult=0.0 in the "
-                "optimizer's paramwise_cfg (custom_keys)")
-        eps = norm_cfg.get('eps', 1e-5)  # torch's LayerNorm default, what mmseg builds
-        if isinstance(eps, bool) or not isinstance(eps, Real):
-            raise TypeError(f"norm_cfg['eps'] must be a number, got {type(eps).__name__}: "
-                            f'{eps!r}')
-        if not eps > 0:
-            raise ValueError(f"norm_cfg['eps'] must be positive, got {eps!r}")
-        if norm_eps is not None and norm_eps != eps:
-            raise ValueError(
-                f"norm_eps={norm_eps!r} disagrees with norm_cfg's eps {eps!r} (1e-5 when "
-                f'norm_cfg gives none): give the LayerNorm eps once, in norm_cfg or in '
-                f'norm_eps')
-        return float(eps)
-
-    @staticmethod
-    def _check_init_cfg(init_cfg) -> None:
-        cfgs = init_cfg if isinstance(init_cfg, list) else [init_cfg]
-        for cfg in cfgs:
-            if cfg is None and init_cfg is None:
-                continue
-            if not isinstance(cfg, dict):
-                raise TypeError(
-                    f'init_cfg must be None, a dict or a list of dicts (e.g. '
-                    f"dict(type='Pretrained', checkpoint=PATH_OR_URL)), got "
-                    f'{type(cfg).__name__}: {cfg!r}')
-            if 'type' not in cfg:
-                raise ValueError(f"init_cfg {cfg} has no 'type' (e.g. type='Pretrained')")
-            checkpoint = cfg.get('checkpoint')
-            if cfg['type'] == 'Pretrained' and checkpoint is not None and \
-                    not isinstance(checkpoint, (str, os.PathLike)):
-                raise TypeError(f"init_cfg['checkpoint'] must be a path, URL or hub id (str), "
-                                f'got {type(checkpoint).__name__}: {checkpoint!r}')
-
-    @staticmethod
-    def _check_out_indices(out_indices, num_stages: int) -> Tuple[int, ...]:
-        if isinstance(out_indices, int):
-            out_indices = (out_indices,)
-        if not isinstance(out_indices, (list, tuple)) or not out_indices:
-            raise ValueError(f'out_indices must be a non-empty sequence of stage indices, '
-                             f'got {out_indices!r}')
-        result = []
-        for i in out_indices:
-            if isinstance(i, bool) or not isinstance(i, int) or not -num_stages <= i < num_stages:
-                raise ValueError(f'out_indices {tuple(out_indices)!r}: {i!r} is not a stage '
-                                 f'index in [0, {num_stages - 1}]')
-            result.append(i % num_stages)
-        if len(set(result)) != len(result):
-            raise ValueError(f'out_indices {tuple(out_indices)!r} repeats a stage')
-        return tuple(sorted(result))
-
-    def _check_norm_after_stage(self, value, num_stages: int) -> List[bool]:
-        if value is None:
-            value = self.default_norm_after_stage
-        if isinstance(value, bool):
-            return [value] * num_stages
-        if (not isinstance(value, (list, tuple)) or len(value) != num_stages
-                or not all(isinstance(v, bool) for v in value)):
-            raise ValueError(f'norm_after_stage must be a bool or {num_stages} bools, '
-                             f'got {value!r}')
-        return list(value)
-
 
 @register_backbone
 class TwinsPCPVT(TwinsBase):
-    """Twins-PCPVT: every block is global sub-sampled attention (GSA), plus a PEG per stage.
-
-    Args:
-        arch: ``'small' | 'base' | 'large'``, short forms ``'s' | 'b' | 'l'``, official
-            names (``'pcpvt_small'``, ...), timm names (``'twins_pcpvt_small'``, ...), or a
-            dict of per-stage lists with keys ``embed_dims``, ``depths``, ``num_heads``,
-            ``mlp_ratios``, ``sr_ratios`` and optionally ``patch_sizes``, ``strides`` (as
-            mmpretrain's arch dicts). A dict equal to a named variant is that variant.
-        in_channels: channels of the input image.
-        out_indices: stages whose outputs are returned (default all four).
-        drop_rate: dropout after patch embeddings, attention projections and in MLPs.
-        attn_drop_rate: dropout on attention weights.
-        drop_path_rate: stochastic depth, linear from 0 to this over all blocks.
-        norm_after_stage: LayerNorm (eps ``norm_eps``) on each stage output; a bool or one
-            per stage. Default False, as the official PCPVT dense-prediction models.
-        window_padding: PCPVT has no window attention; ``'mmseg'`` makes GSA's
-            sub-sampling drop trailing tokens instead of padding them, as mmseg's PCPVT
-            (with ``norm_eps=1e-5``: mmseg's numerics at any size).
-        frozen_stages: freeze stages ``1..k`` (eval mode, no gradients); -1 or 0: none.
-        with_cp: activation checkpointing per block (saves memory, costs a recompute).
-        fused_attn: timm's spelling of ``attn_impl``: False is ``'math'`` (matmul-softmax),
-            True ``'auto'``.
-        attn_impl: the attention kernel: ``'auto'`` (default: ``scaled_dot_product_attention``,
-            matmul-softmax on the CPU in half precision), ``'sdpa'`` or ``'math'``.
-        norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
-            and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
-            ``norm_cfg``'s eps, when given, sets it; an explicit ``norm_eps`` that disagrees
-            with it is refused.
-        pretrained: shorthand for ``init_cfg=dict(type='Pretrained', checkpoint=...)``
-            (mmseg's segmentors pass their ``pretrained`` here).
-        init_cfg: ``dict(type='Pretrained', checkpoint=PATH_OR_URL[, prefix=...])`` loads
-            any known Twins checkpoint format (see :mod:`mmtwins.checkpoint`).
-        qkv_bias: bias of the attention's query/key/value projections (default True, as
-            every Twins; False builds them without, the output projections keep theirs).
-        norm_cfg: mmseg's and mmpretrain's ``dict(type='LN'[, eps=..., requires_grad=True])``:
-            its eps (1e-5 when not given, as those libraries build) becomes ``norm_eps``;
-            other norm types are refused.
-        embed_dims, depths, num_heads, mlp_ratios, sr_ratios, patch_sizes, strides:
-            the architecture as the per-stage keyword arguments of mmseg's configs, instead
-            of ``arch`` (all of the first five needed; ``patch_sizes`` must equal ``strides``:
-            the patch embeddings are non-overlapping). A dict equal to a named variant is
-            that variant.
-
-    Example:
-        >>> import torch
-        >>> from mmtwins.models import TwinsPCPVT
-        >>> model = TwinsPCPVT(arch='small').eval()
-        >>> for out in model(torch.rand(1, 3, 224, 224)):
-        ...     print(tuple(out.shape))
-        (1, 64, 56, 56)
-        (1, 128, 28, 28)
-        (1, 320, 14, 14)
-        (1, 512, 7, 7)
-    """
-
     family = variants.PCPVT
     required_keys = variants.REQUIRED_KEYS[family]
     arch_zoo = variants.arch_zoo(family)
@@ -671,31 +357,33 @@ class TwinsPCPVT(TwinsBase):
 
 @register_backbone
 class TwinsSVT(TwinsBase):
-    """Twins-SVT: alternating locally-grouped (LSA, even blocks) and global sub-sampled
-    (GSA, odd blocks) attention in every stage, plus a PEG per stage.
+    family = variants.SVT
+    required_keys = variants.REQUIRED_KEYS[family]
+    arch_zoo = variants.arch_zoo(family)
+    arch_aliases = variants.alias_table(family)
+    default_norm_after_stage = True
+
+    def block_type(self, index: int) -> str:
+        return 'lsa' if index % 2 == 0 else 'gsa'
+
+
+# One text of the arguments for both families; the parts that differ are filled in below.
+_DOC = """{title}
 
     Args:
         arch: ``'small' | 'base' | 'large'``, short forms ``'s' | 'b' | 'l'``, official
-            names (``'alt_gvt_small'``, ...), timm names (``'twins_svt_small'``, ...), or a
-            dict of per-stage lists with keys ``embed_dims``, ``depths``, ``num_heads``,
-            ``mlp_ratios``, ``sr_ratios``, ``window_sizes`` and optionally ``patch_sizes``,
-            ``strides`` (as mmpretrain's arch dicts). A dict equal to a named variant is
-            that variant.
+            names (``'{official}_small'``, ...), timm names (``'{timm}_small'``, ...), or a
+            dict of per-stage lists with keys {keys} and optionally ``patch_sizes``,
+            ``strides`` (as mmpretrain's arch dicts). A dict equal to a named variant is that
+            variant.
         in_channels: channels of the input image.
         out_indices: stages whose outputs are returned (default all four).
         drop_rate: dropout after patch embeddings, attention projections and in MLPs.
         attn_drop_rate: dropout on attention weights.
         drop_path_rate: stochastic depth, linear from 0 to this over all blocks.
         norm_after_stage: LayerNorm (eps ``norm_eps``) on each stage output; a bool or one
-            per stage. Default True, as the official SVT dense-prediction models.
-        window_padding: ``'mask'`` (default): tokens padded to complete a window are
-            excluded from attention; ``'zero'``: they take part as zero vectors, as in the
-            official detection code and timm; ``'mmseg'``: mmseg's handling of sizes that
-            do not divide, to run mmseg's trained checkpoints with the numerics they were
-            trained with (with ``norm_eps=1e-5``): windows masked only when both bottom and
-            right are padded (mmseg's one-sided-mask bug), and GSA's sub-sampling drops
-            trailing tokens instead of padding them. All agree at sizes that are multiples
-            of 32 where no window needs padding.
+            per stage. Default {norm_default}, as the official {short} dense-prediction models.
+        window_padding: {window_padding}
         frozen_stages: freeze stages ``1..k`` (eval mode, no gradients); -1 or 0: none.
         with_cp: activation checkpointing per block (saves memory, costs a recompute).
         fused_attn: timm's spelling of ``attn_impl``: False is ``'math'`` (matmul-softmax),
@@ -715,30 +403,54 @@ class TwinsSVT(TwinsBase):
         norm_cfg: mmseg's and mmpretrain's ``dict(type='LN'[, eps=..., requires_grad=True])``:
             its eps (1e-5 when not given, as those libraries build) becomes ``norm_eps``;
             other norm types are refused.
-        embed_dims, depths, num_heads, mlp_ratios, sr_ratios, window_sizes (or mmseg's
-            windiow_sizes), patch_sizes, strides:
+        {flat}, patch_sizes, strides:
             the architecture as the per-stage keyword arguments of mmseg's configs, instead
-            of ``arch`` (all of the first six needed; ``patch_sizes`` must equal ``strides``:
+            of ``arch`` (all but the last two needed; ``patch_sizes`` must equal ``strides``:
             the patch embeddings are non-overlapping). A dict equal to a named variant is
             that variant.
 
     Example:
         >>> import torch
-        >>> from mmtwins.models import TwinsSVT
-        >>> model = TwinsSVT(arch='small').eval()
-        >>> for out in model(torch.rand(1, 3, 97, 131)):
+        >>> from mmtwins.models import {cls}
+        >>> model = {cls}(arch='small').eval()
+        >>> for out in model(torch.rand({example_input})):
         ...     print(tuple(out.shape))
-        (1, 64, 25, 33)
-        (1, 128, 13, 17)
-        (1, 256, 7, 9)
-        (1, 512, 4, 5)
+{example_output}
     """
 
-    family = variants.SVT
-    required_keys = variants.REQUIRED_KEYS[family]
-    arch_zoo = variants.arch_zoo(family)
-    arch_aliases = variants.alias_table(family)
-    default_norm_after_stage = True
+TwinsPCPVT.__doc__ = _DOC.format(
+    title='Twins-PCPVT: every block is global sub-sampled attention (GSA), plus a PEG per '
+          'stage.',
+    official='pcpvt', timm='twins_pcpvt', short='PCPVT', norm_default='False',
+    keys='``embed_dims``, ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios``',
+    window_padding="""PCPVT has no window attention; ``'mmseg'`` makes GSA's
+            sub-sampling drop trailing tokens instead of padding them, as mmseg's PCPVT
+            (with ``norm_eps=1e-5``: mmseg's numerics at any size).""",
+    flat='embed_dims, depths, num_heads, mlp_ratios, sr_ratios',
+    cls='TwinsPCPVT', example_input='1, 3, 224, 224',
+    example_output="""        (1, 64, 56, 56)
+        (1, 128, 28, 28)
+        (1, 320, 14, 14)
+        (1, 512, 7, 7)""")
 
-    def block_type(self, index: int) -> str:
-        return 'lsa' if index % 2 == 0 else 'gsa'
+TwinsSVT.__doc__ = _DOC.format(
+    title="""Twins-SVT: alternating locally-grouped (LSA, even blocks) and global sub-sampled
+    (GSA, odd blocks) attention in every stage, plus a PEG per stage.""",
+    official='alt_gvt', timm='twins_svt', short='SVT', norm_default='True',
+    keys='``embed_dims``, ``depths``, ``num_heads``, ``mlp_ratios``, ``sr_ratios``, '
+         '``window_sizes``',
+    window_padding="""``'mask'`` (default): tokens padded to complete a window are
+            excluded from attention; ``'zero'``: they take part as zero vectors, as in the
+            official detection code and timm; ``'mmseg'``: mmseg's handling of sizes that
+            do not divide, to run mmseg's trained checkpoints with the numerics they were
+            trained with (with ``norm_eps=1e-5``): windows masked only when both bottom and
+            right are padded (mmseg's one-sided-mask bug), and GSA's sub-sampling drops
+            trailing tokens instead of padding them. All agree at sizes that are multiples
+            of 32 where no window needs padding.""",
+    flat="embed_dims, depths, num_heads, mlp_ratios, sr_ratios, window_sizes (or mmseg's\n"
+         "            windiow_sizes)",
+    cls='TwinsSVT', example_input='1, 3, 97, 131',
+    example_output="""        (1, 64, 25, 33)
+        (1, 128, 13, 17)
+        (1, 256, 7, 9)
+        (1, 512, 4, 5)""")
