@@ -1,1 +1,2 @@
-"""Command-line tools (``tools/train.py``, ``tools/test.py`` are thin wrappers)."""
+"""The commands (``train``, ``test``, ``demo``: run as ``tools/*.py``, ``python -m
+mmtwins.cli.*`` or ``mmtwins-*``) and what they share."""

@@ -309,7 +309,7 @@ def test_demo_uses_config_classes_without_checkpoint_meta(ckpts, toy, tmp_path):
 
 def test_batch_of_one_with_batchnorm_stops_before_training(tmp_path, capsys):
     from mmtwins.cli.run import run_main
-    from mmtwins.train import main
+    from mmtwins.cli.train import main
     code = run_main(main, [osp.join(CONFIGS, 'upernet_twins_svt_s_ade20k.py'), '--work-dir',
                            str(tmp_path / 'w'), '--cfg-options',
                            'train_dataloader.batch_size=1', 'model.backbone.init_cfg=None'])

@@ -162,7 +162,7 @@ def invocation(command):
         elif word == '-m' and i + 1 < len(words) and words[i + 1].startswith('mmtwins.'):
             kind, name = 'module', words[i + 1]
         elif re.fullmatch(r'mmtwins-(train|test|demo)', word):
-            kind, name = 'module', 'mmtwins.' + word.split('-')[1]
+            kind, name = 'module', 'mmtwins.cli.' + word.split('-')[1]
         else:
             continue
         options = {w.lstrip('[').split('=')[0].rstrip(']') for w in words[i + 1:]
@@ -190,7 +190,7 @@ def test_the_pages_show_commands():
     found = all_invocations()
     assert ('script', 'tools/quickstart.sh') in found and ('script', 'tools/run_tests.sh') in found
     assert ('script', 'tools/train.py') in found and ('script', 'tools/test.py') in found
-    assert ('module', 'mmtwins.train') in found
+    assert ('module', 'mmtwins.cli.train') in found
 
 
 @functools.lru_cache(maxsize=None)

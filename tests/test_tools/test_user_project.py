@@ -1,5 +1,5 @@
 """Users' own projects: configs anywhere on disk inheriting ours through ``mmtwins::``, run
-by the repo's tools, by ``python -m mmtwins.train``, and from a non-editable wheel."""
+by the repo's tools, by ``python -m mmtwins.cli.train``, and from a non-editable wheel."""
 import os
 import subprocess
 import sys
@@ -57,7 +57,7 @@ def test_user_project_trains_from_its_own_directory(project, launcher):
     commands = {
         'repo_tool': [[sys.executable, os.path.join(REPO_ROOT, 'tools', f'{name}.py')]
                       for name in ('train', 'test')],
-        'module': [[sys.executable, '-m', f'mmtwins.{name}'] for name in ('train', 'test')],
+        'module': [[sys.executable, '-m', f'mmtwins.cli.{name}'] for name in ('train', 'test')],
         # the console scripts tools/setup.sh installed next to this interpreter
         'console_script': [[os.path.join(os.path.dirname(sys.executable), f'mmtwins-{name}')]
                            for name in ('train', 'test')],
@@ -191,7 +191,7 @@ def test_examples_project_trains_outside_the_repo(tmp_path):
     proc = run_python(['prepare_data.py', '--num-train', '2', '--num-val', '1'], cwd=str(project))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert sorted(os.listdir(project / 'data')) == ['scenes', 'shapes_coco']  # nothing stray
-    seg = run_python(['-m', 'mmtwins.train', 'configs/upernet_twins_svt_s_scenes.py',
+    seg = run_python(['-m', 'mmtwins.cli.train', 'configs/upernet_twins_svt_s_scenes.py',
                       '--cfg-options', 'model.backbone.init_cfg=None', 'train_cfg.max_iters=2',
                       'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'],
                      cwd=str(project))
@@ -199,7 +199,7 @@ def test_examples_project_trains_outside_the_repo(tmp_path):
     ckpt = load_file(str(project / 'work_dirs' / 'upernet_twins_svt_s_scenes' / 'iter_2.pth'))
     assert ckpt['meta']['dataset_meta']['classes'] == ('wall', 'floor', 'tree', 'person', 'car')
     assert ckpt['state_dict']['decode_head.conv_seg.weight'].shape[0] == 5
-    m2f = run_python(['-m', 'mmtwins.train', 'configs/mask2former_twins_svt_s_scenes.py',
+    m2f = run_python(['-m', 'mmtwins.cli.train', 'configs/mask2former_twins_svt_s_scenes.py',
                       '--cfg-options', 'model.backbone.init_cfg=None', 'train_cfg.max_iters=2',
                       'train_cfg.val_interval=2', 'default_hooks.checkpoint.interval=2'],
                      cwd=str(project))
@@ -209,7 +209,7 @@ def test_examples_project_trains_outside_the_repo(tmp_path):
     assert ckpt['state_dict']['decode_head.cls_embed.weight'].shape[0] == 5 + 1  # + no object
     assert ckpt['state_dict']['decode_head.query_embed.weight'].shape[0] == 20
     assert 'mIoU' in m2f.stdout + m2f.stderr
-    det = run_python(['-m', 'mmtwins.train', 'configs/retinanet_twins_svt_s_shapes.py',
+    det = run_python(['-m', 'mmtwins.cli.train', 'configs/retinanet_twins_svt_s_shapes.py',
                       '--cfg-options', 'model.backbone.init_cfg=None', 'train_cfg.max_epochs=1'],
                      cwd=str(project))
     assert det.returncode == 0, det.stderr[-3000:]

@@ -14,10 +14,10 @@ import os
 import os.path as osp
 import sys
 
-from .cli.config_checks import load_config
-from .cli.devices import replace_norm_type
-from .cli.run import run_main
-from .errors import InputNotFoundError
+from ..errors import InputNotFoundError
+from .config_checks import load_config
+from .devices import replace_norm_type
+from .run import run_main
 
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.tif', '.tiff', '.webp')
 
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
     import torch
     from mmengine.logging import print_log
 
-    from .checkpoint.whole_model import load_whole_model, read_whole_checkpoint, summary_line
+    from ..checkpoint.whole_model import load_whole_model, read_whole_checkpoint, summary_line
     images = list_images(args.inputs)
     # read with mmtwins' safe reader: a file that would run code is refused here
     checkpoint, state_dict = read_whole_checkpoint(args.checkpoint)
@@ -134,7 +134,7 @@ def main(argv=None) -> int:
     print(f'[mmtwins] class names from {origin}: {len(classes)} classes', flush=True)
     precision = contextlib.nullcontext()
     if args.amp:
-        from .engine.amp import autocast_dtype, keep_postprocessing_fp32
+        from ..engine.amp import autocast_dtype, keep_postprocessing_fp32
         keep_postprocessing_fp32(model)
         device_type = 'cuda' if str(device).startswith('cuda') else 'cpu'
         dtype = autocast_dtype(device_type)

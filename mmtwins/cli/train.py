@@ -7,15 +7,15 @@ import argparse
 import os
 import sys
 
-from .checkpoint.download import is_url
-from .cli.config_checks import (add_hook_once, check_batch_norm_batch, ensure_atomic_checkpoints,
-                                load_config)
-from .cli.data_checks import check_data
-from .cli.devices import adapt_to_device
-from .cli.run import (add_run_args, build_runner, default_work_dir, enable_compile, parse_run_args,
-                      run_main)
-from .engine.checkpointing import find_resumable_checkpoint
-from .errors import CheckpointNotFoundError, ConfigError
+from ..checkpoint.download import is_url
+from ..engine.checkpointing import find_resumable_checkpoint
+from ..errors import CheckpointNotFoundError, ConfigError
+from .config_checks import (add_hook_once, check_batch_norm_batch, ensure_atomic_checkpoints,
+                            load_config)
+from .data_checks import check_data
+from .devices import adapt_to_device
+from .run import (add_run_args, build_runner, default_work_dir, enable_compile, parse_run_args,
+                  run_main)
 
 
 def parse_args(argv=None):

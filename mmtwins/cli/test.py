@@ -9,14 +9,14 @@ import json
 import os.path as osp
 import sys
 
-from .checkpoint import CheckpointError, resolve_checkpoint_path
-from .checkpoint.download import is_url
-from .cli.config_checks import load_config
-from .cli.data_checks import check_data
-from .cli.devices import adapt_to_device
-from .cli.run import (add_run_args, build_runner, default_work_dir, enable_amp_inference,
-                      enable_compile, parse_run_args, run_main)
-from .errors import ConfigError
+from ..checkpoint import CheckpointError, resolve_checkpoint_path
+from ..checkpoint.download import is_url
+from ..errors import ConfigError
+from .config_checks import load_config
+from .data_checks import check_data
+from .devices import adapt_to_device
+from .run import (add_run_args, build_runner, default_work_dir, enable_amp_inference,
+                  enable_compile, parse_run_args, run_main)
 
 
 def parse_args(argv=None):
@@ -96,7 +96,7 @@ def main(argv=None) -> int:
     try:
         metrics = runner.test()
     except CheckpointError as exc:
-        from .model_zoo import find
+        from ..model_zoo import find
         entry = find(args.checkpoint)
         if entry is None or osp.basename(args.config) == entry['config']:
             raise
