@@ -3,12 +3,11 @@
 Speed itself is measured by tools/analysis/benchmark.py, not asserted here.
 """
 import json
-import os
 import re
 
 import pytest
 import torch
-from helpers import REPO_ROOT, TINY_SVT, run_python
+from helpers import TINY_SVT, run_python
 
 from mmtwins.models import TwinsPCPVT, TwinsSVT
 from mmtwins.utils.flops import count_flops
@@ -182,11 +181,7 @@ def test_benchmark_tool_runs(tmp_path):
 def test_benchmark_refuses_peers_with_other_weights():
     """The benchmark compares the implementations' outputs before timing: mmseg's model with
     mmtwins' weights agrees; one tensor left at another value is refused."""
-    import importlib.util
-    path = os.path.join(REPO_ROOT, 'tools', 'analysis', 'benchmark.py')
-    spec = importlib.util.spec_from_file_location('benchmark', path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    from mmtwins.benchmark import peers as bench
     ours, theirs = bench.build_pair('pcpvt_s', 'cpu')
     diffs = bench.check_same_weights(dict(mmtwins=ours, mmseg=theirs), 'cpu')
     assert diffs['mmseg'] < 1e-4

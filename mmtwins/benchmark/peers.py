@@ -1,0 +1,107 @@
+"""The peers the benchmark compares mmtwins with, holding mmtwins' weights: mmseg's PCPVT/SVT
+and timm's Twins (where timm imports), and the check that they compute the same."""
+import torch
+
+from ..cli.backbone import ARCHS as VARIANTS
+
+
+def timm_available():
+    try:
+        import timm  # noqa: F401
+    except Exception:  # ImportError, or a torchvision that does not match torch
+        return False
+    return True
+
+
+def build_timm(variant, ours, device):
+    """timm's Twins of the same variant, with ``ours``' weights; its forward returns the
+    four stage maps, as ours does."""
+    import timm
+
+    from mmtwins.checkpoint import rename_key
+    from mmtwins.variants import VARIANTS as INFO
+    model = timm.create_model(INFO[variant].timm, pretrained=False, num_classes=0)
+    ours_sd = ours.state_dict()
+    # ours' weights under timm's names (timm's layout is the official one)
+    theirs_sd, unmapped = {}, []
+    for key, value in model.state_dict().items():
+        name = rename_key(key, 'official')
+        if name in ours_sd:
+            theirs_sd[key] = ours_sd[name]
+        elif key.startswith('norm.'):  # the classifier's final norm: not in the stage maps
+            theirs_sd[key] = value
+        else:
+            unmapped.append(key)
+    if unmapped:
+        raise RuntimeError(f'timm {INFO[variant].timm}: {len(unmapped)} tensor(s) have no '
+                           f'counterpart in mmtwins ({unmapped[:4]}): the two would not hold '
+                           f'the same weights')
+    model.load_state_dict(theirs_sd)
+
+    class Maps(torch.nn.Module):
+        def __init__(self, net):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x):
+            return self.net.forward_intermediates(x, intermediates_only=True)
+    return Maps(model).to(device)
+
+
+def build_pair(variant, device, with_cp=False, need_mmseg=True):
+    """mmtwins' backbone and mmseg's, same architecture, same (random) weights."""
+    import mmtwins.models as mm
+    from mmtwins.checkpoint import check_state_dict, to_mmtwins
+    cls_name, arch = VARIANTS[variant]
+    ours = getattr(mm, cls_name)(arch=arch, with_cp=with_cp)
+    ours.init_weights()
+    theirs = None
+    if need_mmseg:
+        from mmseg.models.backbones import PCPVT, SVT
+        a = ours.arch_settings
+        kwargs = dict(embed_dims=a['embed_dims'], depths=a['depths'], num_heads=a['num_heads'],
+                      mlp_ratios=a['mlp_ratios'], sr_ratios=a['sr_ratios'],
+                      patch_sizes=[4, 2, 2, 2], strides=[4, 2, 2, 2], qkv_bias=True,
+                      drop_path_rate=0.0)
+        if cls_name == 'TwinsSVT':
+            theirs = SVT(windiow_sizes=a['window_sizes'], norm_after_stage=True, **kwargs)
+        else:
+            theirs = PCPVT(norm_after_stage=False, **kwargs)
+        theirs.init_weights()
+        converted = to_mmtwins(theirs.state_dict(), fmt='mmseg')['state_dict']
+        ours.load_state_dict(check_state_dict(ours, converted)['matched'])
+        theirs.to(device)
+    return ours.to(device), theirs
+
+
+def check_same_weights(models, device, tol=1e-3):
+    """Run every implementation on one 224x224 image (no window padding anywhere) before
+    timing: each peer's four stage maps must equal ours to ``tol`` of the largest value, so
+    that the rows time the same network with the same weights. Returns ``{peer: diff}``."""
+    x = torch.randn(1, 3, 224, 224, device=device)
+    with torch.no_grad():
+        want = [o.float() for o in models['mmtwins'].eval()(x)]
+        diffs = {}
+        for name, model in models.items():
+            if name == 'mmtwins' or model is None:
+                continue
+            got = [o.float() for o in model.eval()(x)]
+            diffs[name] = max(float((g - w).abs().max() / w.abs().max())
+                              for g, w in zip(got, want))
+    wrong = {n: d for n, d in diffs.items() if not d <= tol}
+    if wrong:
+        raise RuntimeError(f'the implementations do not compute the same: largest difference '
+                           f'relative to the largest output {wrong} (> {tol}); the timings would '
+                           f'compare different networks')
+    return diffs
+
+
+def build_impl(impl, variant, device):
+    """One benchmarked backbone: 'mmtwins', 'mmtwins+cp' (with_cp), 'mmseg' or 'timm'."""
+    ours, theirs = build_pair(variant, device, with_cp=impl == 'mmtwins+cp',
+                              need_mmseg=impl == 'mmseg')
+    if impl == 'mmseg':
+        return theirs
+    if impl == 'timm':
+        return build_timm(variant, ours, device)
+    return ours

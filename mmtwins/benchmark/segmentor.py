@@ -1,0 +1,139 @@
+"""Whole-segmentor rows of the benchmark: one UPerNet training iteration against mmseg's
+own, and UPerNet-SVT-S inference by each way of running it (eager, compiled, ONNX Runtime)."""
+import os.path as osp
+import time
+
+import torch
+
+from .timing import autocast, interleaved, parse_size, timed
+
+
+def config_iteration(args, device, config: str):
+    """One training iteration of a whole UPerNet config: ours against mmseg's own."""
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+    init_default_scope('mmseg')
+    import mmseg
+    ours_cfg = Config.fromfile(config)
+    theirs_cfg = Config.fromfile(osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs',
+                                          'twins', 'twins_svt-s_uperhead_8xb2-160k_ade20k-'
+                                          '512x512.py'))
+    h, w = parse_size(args.config_crop)
+    models = {}
+    for name, cfg in (('mmtwins', ours_cfg), ('mmseg', theirs_cfg)):
+        cfg.model.backbone.init_cfg = None
+        cfg.model.backbone.drop_path_rate = 0.0
+        from mmtwins.cli.devices import replace_norm_type
+        if device == 'cpu':
+            replace_norm_type(cfg.model, 'SyncBN', 'BN')
+        # constructor initialisation is enough for timing (init_weights logs every tensor)
+        models[name] = MODELS.build(cfg.model).to(device)
+    imgs = torch.randn(args.train_batch, 3, h, w, device=device)
+    from mmengine.structures import PixelData
+    from mmseg.structures import SegDataSample
+    samples = []
+    for _ in range(args.train_batch):
+        s = SegDataSample(metainfo=dict(img_shape=(h, w), pad_shape=(h, w), ori_shape=(h, w)))
+        s.gt_sem_seg = PixelData(data=torch.randint(0, 150, (1, h, w), device=device))
+        samples.append(s)
+    fns = {}
+    for name, model in models.items():
+        opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+        def step(model=model, opt=opt):
+            model.train()
+            opt.zero_grad()
+            losses = model.loss(imgs, samples)
+            sum(v for k, v in losses.items() if 'loss' in k).backward()
+            opt.step()
+        fns[name] = step
+    return interleaved(fns, device, warmup=1, repeats=args.config_repeats)
+
+
+def segmentor_paths(args, device, config: str):
+    """The whole UPerNet-SVT-S segmentor, inference at --config-crop (random weights), by
+    each way of running it: eager, ``--compile`` (CompileForInferenceHook's modules:
+    backbone, neck, decode head), ONNX Runtime (where installed; CPU), each in fp32 and, for
+    the PyTorch paths, in every other dtype of ``--dtypes`` (autocast). Returns, per path,
+    the median time, its max relative difference from eager fp32 logits and the share of
+    pixels whose class is unchanged."""
+    import copy
+    import tempfile
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import MODELS
+
+    from mmtwins.cli.devices import replace_norm_type
+    from mmtwins.engine.compile_hook import compile_modules
+    from ..deployment.onnx import SegmentorLogits, build_whole, export, ort_session
+    init_default_scope('mmseg')
+    if args.segmentor_checkpoint:  # trained weights, checked whole before loading
+        model, cfg = build_whole(config, args.segmentor_checkpoint)
+    else:
+        cfg = Config.fromfile(config)
+        cfg.model.backbone.init_cfg = None
+        if device == 'cpu':
+            replace_norm_type(cfg.model, 'SyncBN', 'BN')
+        model = MODELS.build(cfg.model)
+    eager = SegmentorLogits(model).to(device).eval()
+    h, w = parse_size(args.config_crop)
+    if args.segmentor_image:  # resized to the crop, normalised as the data preprocessor
+        import numpy as np
+        from PIL import Image
+        pre = cfg.model.data_preprocessor
+        with Image.open(args.segmentor_image) as img:
+            rgb = np.asarray(img.convert('RGB').resize((w, h), Image.BILINEAR), np.float32)
+        x = (torch.from_numpy(rgb).permute(2, 0, 1) - torch.tensor(pre.mean)[:, None, None]) \
+            / torch.tensor(pre.std)[:, None, None]
+        x = x[None].to(device)
+    else:
+        x = torch.randn(1, 3, h, w, device=device)
+    fns, outs, compile_s = {}, {}, {}
+
+    def run(model, dtype):
+        def fn():
+            with torch.no_grad(), autocast(device, dtype):
+                return model(x)
+        return fn
+    for dtype in args.dtypes:
+        fns[f'eager {dtype}'] = run(eager, dtype)
+    if not args.no_compile:
+        compiled = copy.deepcopy(eager)
+        compile_modules(compiled.segmentor, {})
+        for dtype in args.dtypes:
+            fns[f'compiled {dtype}'] = run(compiled, dtype)
+            compile_s[f'compiled {dtype}'] = timed(fns[f'compiled {dtype}'], device)
+    tmp = tempfile.TemporaryDirectory()
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        onnx_path = None
+    else:
+        onnx_path = osp.join(tmp.name, 'upernet.onnx')
+        start = time.perf_counter()
+        export(eager.cpu(), x.cpu(), onnx_path, ['logits'], 18)
+        compile_s['onnxruntime fp32'] = time.perf_counter() - start
+        eager.to(device)
+        session = ort_session(onnx_path, torch.get_num_threads())
+        feed = {'image': x.cpu().numpy()}
+        fns['onnxruntime fp32'] = lambda: torch.from_numpy(session.run(None, feed)[0])
+        if args.int8:  # dynamic quantization: int8 weights of MatMul/Gemm, activations at run
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+            int8_path = osp.join(tmp.name, 'upernet_int8.onnx')
+            start = time.perf_counter()
+            quantize_dynamic(onnx_path, int8_path, weight_type=QuantType.QInt8,
+                             op_types_to_quantize=['MatMul', 'Gemm'])
+            compile_s['onnxruntime int8'] = time.perf_counter() - start
+            session8 = ort_session(int8_path, torch.get_num_threads())
+            fns['onnxruntime int8'] = lambda: torch.from_numpy(session8.run(None, feed)[0])
+    for name, fn in fns.items():
+        outs[name] = fn().float().cpu()
+    ref = outs['eager fp32'] if 'eager fp32' in outs else next(iter(outs.values()))
+    t = interleaved(fns, device, args.warmup, args.repeats)
+    tmp.cleanup()
+    return {name: dict(time=t[name], prep_s=compile_s.get(name),
+                       max_rel_diff=float((outs[name] - ref).abs().max() / ref.abs().max()),
+                       same_pixels=float((outs[name].argmax(1) == ref.argmax(1)).float().mean()))
+            for name in fns}

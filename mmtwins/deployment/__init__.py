@@ -1,0 +1,1 @@
+"""Deployment: ONNX export of backbones and whole models (onnx.py)."""
