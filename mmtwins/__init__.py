@@ -4,13 +4,13 @@ Importing mmtwins registers ``TwinsPCPVT`` and ``TwinsSVT`` (as ``mmtwins.TwinsS
 as ``TwinsSVT``) for mmdet, mmseg and any other OpenMMLab scope, and lets
 ``torch.load(weights_only=True)`` read mmengine's own checkpoints. It needs only torch,
 mmengine and mmcv, from either stack (the original OpenMMLab packages or the OneDL forks, see
-:mod:`mmtwins.stack`); mmdet and mmseg are optional.
+:mod:`mmtwins.stack_check`); mmdet and mmseg are optional.
 """
-from .stack import check as _check_stack
+from .stack_check import check as _check_stack
 
 _check_stack()  # before anything imports mmengine: one clear ImportError if the stack is missing
 
-from . import config, engine, models  # noqa: E402,F401  (mmtwins::, registrations)
+from . import config_paths, engine, models  # noqa: E402,F401  (mmtwins::, registrations)
 from .checkpoint import allow_mmengine_checkpoints, register_safe_loaders
 from .models import TwinsPCPVT, TwinsSVT  # noqa: E402
 from .version import __version__, version_info

@@ -22,7 +22,7 @@ table at them, so that its own lookup finds them too.
 
 It is installed two ways:
 
-* ``import mmtwins`` installs it (``mmtwins/config.py``), strictly: outside the tested
+* ``import mmtwins`` installs it (``mmtwins/config_paths.py``), strictly: outside the tested
   mmengine versions it warns, and if mmengine's function is not there it raises ImportError.
 * Installing mmtwins (wheel or editable) puts a copy of this file in site-packages as
   ``_mmtwins_startup.py``, with ``mmtwins-startup.pth`` calling :func:`install` when Python

@@ -3,7 +3,7 @@
 # .venv-onedl for the OneDL forks) if present, else python3.
 TOOLS="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 if [ -z "${PYTHON:-}" ]; then
-    source "$TOOLS/stack.sh"  # VENV
+    source "$TOOLS/stack_env.sh"  # VENV
     if [ -x "$VENV/bin/python" ]; then PYTHON="$VENV/bin/python"; else PYTHON=python3; fi
 fi
 export PYTHONPATH="$TOOLS/..${PYTHONPATH:+:$PYTHONPATH}"

@@ -5,6 +5,6 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$REPO/tools/setup.sh"
-source "$REPO/tools/stack.sh"  # VENV of the stack (MMTWINS_STACK)
+source "$REPO/tools/stack_env.sh"  # VENV of the stack (MMTWINS_STACK)
 cd "$REPO"
 exec "$VENV/bin/python" tools/quickstart.py "$@"

@@ -9,7 +9,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 bash "$REPO/tools/setup.sh"
-source "$REPO/tools/stack.sh"  # VENV of the stack
+source "$REPO/tools/stack_env.sh"  # VENV of the stack
 cd "$REPO"
 printf '\n\033[1m[tests] running pytest\033[0m\n'
 exec "$VENV/bin/python" -m pytest -q -n "${MMTWINS_TEST_WORKERS:-auto}" --dist worksteal "$@"

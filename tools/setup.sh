@@ -6,7 +6,7 @@
 #
 # Idempotent: a second run only checks what is there (under a minute once the mmcv wheel
 # is cached). Environment knobs:
-#   MMTWINS_STACK    openmmlab (default) or onedl      (see tools/stack.sh)
+#   MMTWINS_STACK    openmmlab (default) or onedl      (see tools/stack_env.sh)
 #   MMTWINS_VENV     where the virtualenv lives        (default: <repo>/.venv, .venv-onedl)
 #   MMTWINS_CACHE    where built wheels are cached     (default: ~/.cache/mmtwins)
 #   MMTWINS_PYTHON   interpreter for the new venv      (default: python3.11, else python3)
@@ -16,7 +16,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # STACK, VENV, CONSTRAINTS, MMCV_DIST, MMCV_VERSION, STACK_PACKAGES, OTHER_MMCV_DIST
-source "$REPO/tools/stack.sh"
+source "$REPO/tools/stack_env.sh"
 CACHE="${MMTWINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmtwins}"
 TORCH_WANTED="${MMTWINS_TORCH:-2.13.0}"
 
@@ -133,59 +133,11 @@ else
     if [ -n "$WHEEL" ]; then
         info "using the cached wheel $WHEEL"
     else
-        command -v "${CXX:-g++}" >/dev/null 2>&1 \
-            || die "no C++ compiler found; mmcv's ops must be compiled for this torch." \
-                "On Debian/Ubuntu: apt-get install build-essential"
-        "$PY" -c "import sysconfig, os, sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')) else 1)" \
-            || die "the Python development headers (Python.h) are missing." \
-                "On Debian/Ubuntu: apt-get install python3-dev (matching your Python version)."
-        "${PIP_C[@]}" -q ninja psutil || info "ninja unavailable; compiling without it (slower)"
-        BUILD="$(mktemp -d "${TMPDIR:-/tmp}/mmcv-build.XXXXXX")"
-        LOG="$CACHE/logs/$MMCV_DIST-$MMCV_VERSION-build-$(date +%Y%m%d-%H%M%S).log"
-        mkdir -p "$(dirname "$LOG")" "$WHEEL_DIR"
-        info "no compatible $MMCV_DIST wheel: building it from source (CUDA ops: $WITH_CUDA)."
-        info "this takes 15-30 minutes on 2 cores; the wheel is then cached in"
-        info "  $WHEEL_DIR"
-        info "full compiler log: $LOG"
-        "${PIP[@]}" download -q --no-deps --no-binary :all: --no-build-isolation \
-            -d "$BUILD" "$MMCV_DIST==$MMCV_VERSION" >>"$LOG" 2>&1 \
-            || die "could not download the $MMCV_DIST $MMCV_VERSION source distribution (see $LOG)."
-        tar -xzf "$BUILD"/*.tar.gz -C "$BUILD"
-        SRC="$(find "$BUILD" -mindepth 1 -maxdepth 1 -type d | head -n 1)"
-        # torch >= 2.10 headers need C++20; mmcv 2.1.0 and onedl-mmcv 2.3.6 ask for C++17.
-        sed -i 's/c++17/c++20/g' "$SRC/setup.py"
-        TOTAL="$(cd "$SRC" && ls mmcv/ops/csrc/pytorch/*.cpp mmcv/ops/csrc/pytorch/cpu/*.cpp 2>/dev/null | wc -l)"
-        if [ "$WITH_CUDA" = 1 ]; then
-            TOTAL=$((TOTAL + $(cd "$SRC" && ls mmcv/ops/csrc/pytorch/cuda/*.cu 2>/dev/null | wc -l)))
-        fi
-        (
-            cd "$SRC"
-            export MMCV_WITH_OPS=1 MAX_JOBS="${MMTWINS_JOBS:-$(nproc)}" FORCE_CUDA="$WITH_CUDA"
-            # mmcv's setup.py compiles CUDA ops whenever it sees a GPU; without nvcc that
-            # fails, so hide the GPU for a CPU-ops build.
-            [ "$WITH_CUDA" = 1 ] || export CUDA_VISIBLE_DEVICES=""
-            "${PIP[@]}" wheel -v --no-build-isolation --no-deps -w "$WHEEL_DIR" . >>"$LOG" 2>&1
-        ) &
-        BUILD_PID=$!
-        START=$(date +%s)
-        while kill -0 "$BUILD_PID" 2>/dev/null; do
-            sleep 30
-            kill -0 "$BUILD_PID" 2>/dev/null || break
-            # ninja prints "[done/total]"; without ninja, count the object files.
-            PROGRESS="$(grep -oE '^ *\[[0-9]+/[0-9]+\]' "$LOG" | tail -n 1 | tr -d ' []' || true)"
-            [ -n "$PROGRESS" ] || PROGRESS="~$(find "$SRC/build" -name '*.o' 2>/dev/null | wc -l)/$TOTAL"
-            ELAPSED=$(( $(date +%s) - START ))
-            info "building $MMCV_DIST: $((ELAPSED / 60))m$((ELAPSED % 60))s elapsed, $PROGRESS sources compiled"
-        done
-        if ! wait "$BUILD_PID"; then
-            echo "----- last lines of the build log -----" >&2
-            grep -E "error|Error" "$LOG" | tail -n 15 >&2 || tail -n 15 "$LOG" >&2
-            die "building $MMCV_DIST $MMCV_VERSION failed (full log: $LOG)." \
-                "Check that g++ (>= 10, for C++20) and the Python headers are installed."
-        fi
-        rm -rf "$BUILD"
+        # the build (15-30 minutes on 2 cores), with its compiler fix and progress lines
+        PY="$PY" WITH_CUDA="$WITH_CUDA" CACHE="$CACHE" CONSTRAINTS="$CONSTRAINTS" \
+            bash "$REPO/tools/build_mmcv_wheel.sh" "$MMCV_DIST" "$MMCV_VERSION" "$WHEEL_DIR" \
+            || die "building $MMCV_DIST $MMCV_VERSION failed (see above)."
         WHEEL="$(ls "$WHEEL_DIR"/$WHEEL_GLOB | head -n 1)"
-        info "built and cached $WHEEL in $(( ($(date +%s) - START) / 60 )) min"
     fi
     "${PIP_C[@]}" -q --no-deps --force-reinstall "$WHEEL" \
         || die "could not install $WHEEL."

@@ -58,7 +58,7 @@ def collect_env() -> 'OrderedDict[str, str]':
     import torch
     env['torch'] = torch.__version__ + (f' (CUDA {torch.version.cuda})' if torch.version.cuda
                                         else ' (CPU build)')
-    from ..stack import describe
+    from ..stack_check import describe
     env['stack'] = describe()
     env['mmcv'] = _version('mmcv')
     try:
@@ -117,7 +117,7 @@ def _checkpoint_loaders() -> str:
 
 def known_issues(env) -> list:
     """Known incompatibilities of this environment, each with what to do."""
-    from ..stack import duplicates, stack_name
+    from ..stack_check import duplicates, stack_name
 
     # only what applies to the installed stack: the hosts' own import checks (e.g. mmdet 3.3's
     # mmcv range; the OneDL forks have none) show up as 'not importable', with their reason

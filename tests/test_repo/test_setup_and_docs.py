@@ -65,8 +65,8 @@ def test_environment_report():
     # the device line says what torch sees, on a CPU machine and on a GPU one
     import torch
     assert report['device'].startswith('cuda x' if torch.cuda.is_available() else 'cpu (')
-    # the versions of the stack's tested-versions file (tools/stack.sh names it)
-    from mmtwins import stack
+    # the versions of the stack's tested-versions file (tools/stack_env.sh names it)
+    from mmtwins import stack_check as stack
     onedl = stack.stack_name() == 'OneDL'
     assert report['stack'].startswith('OneDL (onedl-mmengine' if onedl else 'OpenMMLab (mmengine')
     pins = constraints('constraints-onedl.txt' if onedl else 'constraints.txt')
@@ -118,3 +118,14 @@ def test_cpu_bf16_is_read_from_the_cpu_flags(monkeypatch):
         got_native, text = cpu.cpu_bf16()
         assert got_native is native and words in text
     cpu.cpu_bf16.cache_clear()
+
+
+def test_mmcv_build_script_says_how_to_call_it():
+    """tools/build_mmcv_wheel.sh (what tools/setup.sh runs when no cached wheel fits) stops
+    with its usage, before building anything, when its arguments are missing."""
+    env = dict(os.environ)
+    env.pop('PY', None)
+    for args in ([], ['mmcv', '2.1.0']):
+        proc = subprocess.run(['bash', os.path.join(REPO_ROOT, 'tools', 'build_mmcv_wheel.sh')]
+                              + args, env=env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and proc.stderr.startswith('usage: PY=VENV/bin/python')

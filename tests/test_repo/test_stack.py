@@ -9,7 +9,7 @@ import sys
 import pytest
 from helpers import REPO_ROOT
 
-from mmtwins import stack
+from mmtwins import stack_check as stack
 
 
 def _setup_cfg():
