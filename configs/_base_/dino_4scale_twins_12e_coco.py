@@ -12,19 +12,9 @@
 #   - no weight decay (and 0.1 x lr) for Twins' norms and PEGs, matched by their real names
 #     (the R-50 recipe has no exclusions; its frozen BN has nothing to decay). mmengine applies
 #     only the longest matching key, so each key must be longer than 'backbone' to win over it.
-_base_ = ['mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py']
-custom_imports = dict(imports=['mmtwins'], allow_failed_imports=False)
-# refuses a load_from/--resume/test checkpoint that does not fit the model, and logs one
-# line of what was loaded (class-count layers may differ when fine-tuning)
-custom_hooks = [dict(type='CheckpointCompatibilityHook')]
+_base_ = ['mmdet::dino/dino-4scale_r50_8xb2-12e_coco.py', './mmtwins.py']
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmtwins.TwinsPCPVT',  # each variant config sets type, arch and checkpoint
-        arch='small',
-        out_indices=(1, 2, 3),
-        drop_path_rate=0.2,
-        init_cfg=dict(type='Pretrained', checkpoint=None)),
+    backbone=dict(_base_.twins_backbone, out_indices=(1, 2, 3)),
     neck=dict(in_channels=[128, 320, 512]))
 # mmtwins names: patch-embedding norms 'stages.{i}.patch_embed.norm', block norms
 # 'blocks.{j}.norm1/norm2', GSA's sub-sampling norm 'attn.norm', SVT's stage norms

@@ -1,10 +1,6 @@
 # Official Twins Mask R-CNN 1x recipe on COCO (AdamW lr 2e-4); variant configs set the backbone.
 _base_ = [
     './models/mask_rcnn_twins_fpn.py', 'mmdet::_base_/datasets/coco_instance.py',
-    './schedules/det_adamw_1x.py', 'mmdet::_base_/default_runtime.py'
+    './schedules/det_adamw_1x.py', './det_runtime.py'
 ]
 optim_wrapper = dict(optimizer=dict(lr=2e-4))
-# checkpoints (and the last_checkpoint pointer) are written to a temporary file and renamed
-# when complete (mmtwins' file backend, mmtwins/engine/checkpointing.py), also in runs of
-# mmdet's/mmseg's own tools/train.py: a job killed while saving never leaves a truncated one
-default_hooks = dict(checkpoint=dict(backend_args=dict(backend='mmtwins_atomic')))

@@ -9,7 +9,3 @@ model = dict(data_preprocessor=dict(size=crop_size))
 train_dataloader = dict(batch_size=2, num_workers=2)
 val_dataloader = dict(batch_size=1, num_workers=2)
 test_dataloader = val_dataloader
-# checkpoints (and the last_checkpoint pointer) are written to a temporary file and renamed
-# when complete (mmtwins' file backend, mmtwins/engine/checkpointing.py), also in runs of
-# mmdet's/mmseg's own tools/train.py: a job killed while saving never leaves a truncated one
-default_hooks = dict(checkpoint=dict(backend_args=dict(backend='mmtwins_atomic')))

@@ -18,19 +18,19 @@ import sys
 import pytest
 import torch
 from helpers import REPO_ROOT, scalars, tool
+from helpers.config_zoo import CONFIG_DIR, ZOO, config_names
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmtwins.variants import VARIANTS
 
-CONFIGS = osp.join(REPO_ROOT, 'configs')
+CONFIGS = CONFIG_DIR
 ATOMIC = dict(backend='mmtwins_atomic')
-# family -> (config name pattern, default scope, pyramid levels that feed the neck/head)
-FAMILIES = {
-    'mask2former': ('mask2former_twins_{}_ade20k.py', 'mmseg', (0, 1, 2, 3)),
-    'cascade': ('cascade_mask_rcnn_twins_{}_fpn_3x_ms_coco.py', 'mmdet', (0, 1, 2, 3)),
-    'dino': ('dino_4scale_twins_{}_12e_coco.py', 'mmdet', (1, 2, 3)),
-}
+# the pyramid levels that feed each head's neck/head
+LEVELS = {'mask2former': (0, 1, 2, 3), 'cascade': (0, 1, 2, 3), 'dino': (1, 2, 3)}
+# family -> (config name pattern, default scope, levels), from tests/helpers/config_zoo.py
+FAMILIES = {family: (ZOO[family][0], ZOO[family][1], LEVELS[family])
+            for family, (_, _, in_paper) in ZOO.items() if not in_paper}
 CASES = [(family, key) for family in FAMILIES for key in VARIANTS]
 IDS = [FAMILIES[f][0].format(k) for f, k in CASES]
 # Twins' norms and PEGs in mmtwins' names (a LayerNorm has 'norm' in its name, PEGs '.peg.')
@@ -59,9 +59,8 @@ def build(cfg):
 
 
 def test_the_18_configs_are_there():
-    found = {osp.basename(p) for prefix in ('mask2former_', 'cascade_mask_rcnn_', 'dino_')
-             for p in glob.glob(osp.join(CONFIGS, prefix + '*.py'))}
-    assert found == set(IDS) and len(found) == 18
+    assert set(IDS) == set(config_names(paper=False)) and len(IDS) == 18
+    assert all(osp.isfile(osp.join(CONFIGS, name)) for name in IDS)
 
 
 @pytest.mark.parametrize('family,key', CASES, ids=IDS)

@@ -6,18 +6,17 @@ import os.path as osp
 import pytest
 import torch
 from helpers import REPO_ROOT
+from helpers.config_zoo import config_names, config_path
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmtwins.variants import VARIANTS
 
 ATOMIC = dict(backend='mmtwins_atomic')
-ALL_CONFIGS = sorted(glob.glob(osp.join(REPO_ROOT, 'configs', '*.py')))
-# the paper's 36; the 18 beyond the paper are tested in test_beyond_paper.py
-PAPER_TASKS = ('retinanet', 'mask_rcnn', 'upernet', 'fpn')
-CONFIGS = [p for p in ALL_CONFIGS
-           if osp.basename(p).startswith(tuple(t + '_twins_' for t in PAPER_TASKS))]
-NAMES = [osp.basename(p) for p in CONFIGS]
+# the paper's 36 (tests/helpers/config_zoo.py); the 18 beyond the paper are tested in
+# test_beyond_paper.py
+NAMES = config_names(paper=True)
+CONFIGS = [config_path(name) for name in NAMES]
 
 # Paper parameter counts in M (facts sheet, section 4): they include the backbone's ImageNet
 # classifier head and final norm, which detectors and segmentors do not have.
@@ -51,21 +50,10 @@ def build(cfg):
 
 
 def test_zoo_is_complete():
-    expected = {f'{task}_twins_{fam}_{s}_{suffix}'
-                for fam in ('pcpvt', 'svt') for s in 'sbl'
-                for task, suffix in [('retinanet', 'fpn_1x_coco.py'),
-                                     ('retinanet', 'fpn_3x_ms_coco.py'),
-                                     ('mask_rcnn', 'fpn_1x_coco.py'),
-                                     ('mask_rcnn', 'fpn_3x_ms_coco.py'),
-                                     ('upernet', 'ade20k.py'), ('fpn', 'ade20k.py')]}
-    assert set(NAMES) == expected
-    assert 'upernet_twins_svt_s_ade20k.py' in NAMES
-    beyond = {f'{head}_twins_{fam}_{s}_{suffix}'
-              for fam in ('pcpvt', 'svt') for s in 'sbl'
-              for head, suffix in [('mask2former', 'ade20k.py'),
-                                   ('cascade_mask_rcnn', 'fpn_3x_ms_coco.py'),
-                                   ('dino_4scale', '12e_coco.py')]}
-    assert {osp.basename(p) for p in ALL_CONFIGS} == expected | beyond
+    """configs/ holds exactly the table's configs: 6 variants x (6 paper + 3 other) heads."""
+    on_disk = {osp.basename(p) for p in glob.glob(osp.join(REPO_ROOT, 'configs', '*.py'))}
+    assert on_disk == set(config_names()) and len(on_disk) == 54
+    assert len(NAMES) == 36 and 'upernet_twins_svt_s_ade20k.py' in NAMES
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=NAMES)

@@ -3,18 +3,9 @@
 # (cascade-mask-rcnn_convnext-t-p4-w7_fpn_4conv1fc-giou_amp-ms-crop-3x_coco.py): per stage
 # 4 shared 3x3 convs + 1 fc with SyncBN, class-specific regression of decoded boxes, GIoU
 # loss (weight 10); the three stages differ only in their target stds.
-_base_ = ['mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py']
-custom_imports = dict(imports=['mmtwins'], allow_failed_imports=False)
-# refuses a load_from/--resume/test checkpoint that does not fit the model, and logs one
-# line of what was loaded (class-count layers may differ when fine-tuning)
-custom_hooks = [dict(type='CheckpointCompatibilityHook')]
+_base_ = ['mmdet::_base_/models/cascade-mask-rcnn_r50_fpn.py', '../mmtwins.py']
 model = dict(
-    backbone=dict(
-        _delete_=True,
-        type='mmtwins.TwinsPCPVT',  # each variant config sets type, arch and checkpoint
-        arch='small',
-        drop_path_rate=0.2,
-        init_cfg=dict(type='Pretrained', checkpoint=None)),
+    backbone=_base_.twins_backbone,
     # as our Mask R-CNN and ConvNeXt's cascade: FPN on all 4 stages, 5 outputs
     neck=dict(in_channels=[64, 128, 320, 512], num_outs=5),
     roi_head=dict(bbox_head=[

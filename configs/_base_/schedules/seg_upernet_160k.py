@@ -14,3 +14,6 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=0.0, power=1.0, begin=1500, end=160000, by_epoch=False)
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# mmtwins' atomic checkpoints (mmseg's checkpoint hook is set in its schedules): written to a
+# temporary file and renamed when complete, also under mmseg's own tools/train.py
+default_hooks = dict(checkpoint=dict(backend_args=dict(backend='mmtwins_atomic')))
