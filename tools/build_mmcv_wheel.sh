@@ -24,16 +24,7 @@ WHEEL_DIR="$(cd "$WHEEL_DIR" && pwd)"
 WITH_CUDA="${WITH_CUDA:-0}"
 CACHE="${CACHE:-${MMTWINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmtwins}}"
 
-info() { printf '[setup] %s\n' "$*"; }
-die() {
-    printf '\n[setup] ERROR: %s\n' "$1" >&2
-    shift || true
-    for line in "$@"; do printf '[setup]        %s\n' "$line" >&2; done
-    exit 1
-}
-pip_quiet() {
-    "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
-}
+source "$(dirname "${BASH_SOURCE[0]}")/_setup_lib.sh"  # info, die, pip_quiet
 PIP=(pip_quiet "$PY" -m pip --disable-pip-version-check)
 PIP_INSTALL=("${PIP[@]}" install)
 [ -z "${CONSTRAINTS:-}" ] || PIP_INSTALL+=(-c "$CONSTRAINTS")

@@ -20,19 +20,7 @@ source "$REPO/tools/stack_env.sh"
 CACHE="${MMTWINS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mmtwins}"
 TORCH_WANTED="${MMTWINS_TORCH:-2.13.0}"
 
-step() { printf '\n\033[1m[setup] %s\033[0m\n' "$*"; }
-info() { printf '[setup] %s\n' "$*"; }
-die() {
-    printf '\n[setup] ERROR: %s\n' "$1" >&2
-    shift || true
-    for line in "$@"; do printf '[setup]        %s\n' "$line" >&2; done
-    exit 1
-}
-
-# pip, minus the per-package warnings some mirrors' configurations print by the hundred
-pip_quiet() {
-    "$@" 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
-}
+source "$REPO/tools/_setup_lib.sh"  # step, info, die, pip_quiet
 
 # ---------------------------------------------------------------------------------------
 step "1/6 checking prerequisites"

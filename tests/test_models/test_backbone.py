@@ -28,17 +28,6 @@ def test_architecture_details():
     assert rates == pytest.approx([0.3 * i / (len(rates) - 1) for i in range(len(rates))])
 
 
-@pytest.mark.parametrize('name,cls,size', [
-    ('s', TwinsSVT, 'small'), ('B', TwinsSVT, 'base'), ('alt_gvt_large', TwinsSVT, 'large'),
-    ('twins_svt_small', TwinsSVT, 'small'), ('pcpvt_base', TwinsPCPVT, 'base'),
-    ('twins_pcpvt_large', TwinsPCPVT, 'large'), ('l', TwinsPCPVT, 'large'),
-])
-def test_arch_names(name, cls, size):
-    model = cls(arch=name)
-    assert model.arch_name == size
-    assert model.arch_settings == cls.arch_zoo[size]
-
-
 def test_custom_arch_dict_and_out_indices():
     model = TwinsSVT(arch=TINY_SVT, out_indices=(1, 3)).eval()
     outs = model(torch.rand(2, 3, 64, 96))
