@@ -32,8 +32,7 @@ val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
                       dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 train_cfg = dict(max_iters={iters}, val_interval={iters})
-optim_wrapper = dict(optimizer=dict(lr={lr}))
-param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end={iters})]
+{lr}param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end={iters})]
 default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval={ckpt_interval}))
 randomness = dict(seed=0)
 '''
@@ -71,20 +70,24 @@ randomness = dict(seed=0)
 
 
 def seg_overlay(tmp_path, config, data_root, iters=4, lr=6e-4, ckpt_interval=None,
-                name='user_seg.py'):
-    """``config``: a name under configs/ (inherited by absolute path) or ``mmtwins::NAME``."""
+                name='user_seg.py', extra=''):
+    """``config``: a name under configs/ (inherited by absolute path) or ``mmtwins::NAME``;
+    ``lr=None`` keeps the config's; ``extra``: lines appended (e.g. ``model.update(...)``)."""
     base = config if config.startswith('mmtwins::') else osp.join(CONFIGS, config)
+    lr_line = f'optim_wrapper = dict(optimizer=dict(lr={lr}))\n' if lr is not None else ''
     text = SEG.format(base=base, data_root=str(data_root), iters=iters,
-                      lr=lr, ckpt_interval=ckpt_interval or iters)
+                      lr=lr_line, ckpt_interval=ckpt_interval or iters) + extra
     path = tmp_path / name
     path.write_text(text)
     return path
 
 
 def det_overlay(tmp_path, config, data_root, masks=False, img_scale=(192, 128),
-                name='user_det.py'):
-    text = DET.format(base=osp.join(CONFIGS, config), data_root=str(data_root).rstrip('/') + '/',
-                      img_scale=img_scale, masks=masks)
+                name='user_det.py', extra=''):
+    """``config`` as for :func:`seg_overlay`; ``extra``: lines appended."""
+    base = config if config.startswith('mmtwins::') else osp.join(CONFIGS, config)
+    text = DET.format(base=base, data_root=str(data_root).rstrip('/') + '/',
+                      img_scale=img_scale, masks=masks) + extra
     path = tmp_path / name
     path.write_text(text)
     return path

@@ -19,6 +19,7 @@ import pytest
 import torch
 from helpers import REPO_ROOT, scalars, tool
 from helpers.config_zoo import CONFIG_DIR, ZOO, config_names
+from helpers.toy_overlays import det_overlay, seg_overlay
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -173,94 +174,32 @@ def test_optimizer_groups_hit_twins_norms_and_pegs(family, key):
 
 
 # ----------------------------------------------------------------------------- slow tier
-# User-style overlays (as tests/helpers/toy_overlays.py): the shipped config by absolute path,
-# toy data, tiny images, 2-4 iterations, batch 2, few queries.
+# User-style overlays (tests/helpers/toy_overlays.py): the shipped config by name, toy data,
+# tiny images, 2 iterations, batch 2, few queries.
 
-SEG = '''
-_base_ = [{base!r}]
-data_root = {data_root!r}
-crop_size = (64, 64)
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='RandomResize', scale=(160, 64), ratio_range=(0.9, 1.1), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=crop_size),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackSegInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=(160, 64), keep_ratio=True),
-    dict(type='LoadAnnotations', reduce_zero_label=True),
-    dict(type='PackSegInputs')
-]
-model = dict(data_preprocessor=dict(size=crop_size), backbone=dict(init_cfg=None),
-             decode_head=dict(num_queries=10, train_cfg=dict(num_points=1024)))
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
-train_cfg = dict(max_iters={iters}, val_interval={iters})
-param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False, begin=0, end={iters})]
-default_hooks = dict(logger=dict(interval=1), checkpoint=dict(interval={iters}))
-randomness = dict(seed=0)
-'''
-
-DET = '''
-_base_ = [{base!r}]
-data_root = {data_root!r}
-img_scale = (96, 64)
-model = dict(backbone=dict(init_cfg=None){model})
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask={masks}),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask={masks}),
-    dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))
-]
-train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
-                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
-val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
-                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
-test_evaluator = val_evaluator
-train_cfg = dict(max_epochs=1, val_interval=1)
-default_hooks = dict(logger=dict(interval=1))
-randomness = dict(seed=0)
-'''
-
+MASK2FORMER_MODEL = ('model.update(decode_head=dict(num_queries=10, '
+                     'train_cfg=dict(num_points=1024)))\n')
 # the cascade keeps every box, so that the untrained model has results to score; 100
 # proposals per toy image instead of 2000/1000 (three box heads and a mask head run on them)
-CASCADE_MODEL = (',\n             train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=100)),'
+CASCADE_MODEL = ('model.update(train_cfg=dict(rpn_proposal=dict(nms_pre=200, max_per_img=100)),'
                  '\n             test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100),'
-                 '\n                           rcnn=dict(score_thr=0.0, max_per_img=20))')
+                 '\n                           rcnn=dict(score_thr=0.0, max_per_img=20)))\n')
 # DINO selects num_queries encoder tokens with topk: the toy images at 64x80 give 108 tokens
 # (strides 8-64), too few for 900 queries
-DINO_MODEL = (', num_queries=30, test_cfg=dict(max_per_img=30),\n'
-              '             dn_cfg=dict(group_cfg=dict(num_dn_queries=20))')
+DINO_MODEL = ('model.update(num_queries=30, test_cfg=dict(max_per_img=30),\n'
+              '             dn_cfg=dict(group_cfg=dict(num_dn_queries=20)))\n')
 
 
 def overlay(tmp_path, family, key, toy):
     # a user's config inheriting the shipped one by name, as in a project of their own
     base = 'mmtwins::' + FAMILIES[family][0].format(key)
+    name = f'user_{family}_{key}.py'
     if family == 'mask2former':
-        text = SEG.format(base=base, data_root=toy['ade'], iters=2)
-    else:
-        text = DET.format(base=base, data_root=toy['coco'].rstrip('/') + '/',
-                          masks=family == 'cascade',
-                          model={'dino': DINO_MODEL, 'cascade': CASCADE_MODEL}[family])
-    path = tmp_path / f'user_{family}_{key}.py'
-    path.write_text(text)
-    return path
+        return seg_overlay(tmp_path, base, toy['ade'], iters=2, lr=None, name=name,
+                           extra=MASK2FORMER_MODEL)
+    return det_overlay(tmp_path, base, toy['coco'], masks=family == 'cascade',
+                       img_scale=(96, 64), name=name,
+                       extra={'dino': DINO_MODEL, 'cascade': CASCADE_MODEL}[family])
 
 
 def metrics_line(proc):
