@@ -2,6 +2,7 @@
 config family, its file-name pattern (``{}``: a variant key of :mod:`mmtwins.variants`, e.g.
 ``svt_s``), its scope, and whether the paper has it (the paper's 36 configs; the 18 beyond it
 are in ``tests/test_configs/test_beyond_paper.py``)."""
+import importlib
 import os.path as osp
 
 from helpers import REPO_ROOT
@@ -33,3 +34,12 @@ def config_names(paper=None):
 
 def config_path(name):
     return osp.join(CONFIG_DIR, name)
+
+
+def build(cfg):
+    """The config's model (random weights, no pretrained backbone), in its scope."""
+    from mmengine.registry import init_default_scope
+    init_default_scope(cfg.default_scope)
+    registry = importlib.import_module(f'{cfg.default_scope}.registry').MODELS
+    cfg.model.backbone.init_cfg = None
+    return registry.build(cfg.model)

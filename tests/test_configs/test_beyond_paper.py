@@ -7,7 +7,6 @@ processes through tools/dist_train.sh), are evaluated through tools/test.py, and
 models draw their outputs through tools/demo.py.
 """
 import glob
-import importlib
 import json
 import math
 import os
@@ -18,10 +17,9 @@ import sys
 import pytest
 import torch
 from helpers import REPO_ROOT, scalars, tool
-from helpers.config_zoo import CONFIG_DIR, ZOO, config_names
+from helpers.config_zoo import CONFIG_DIR, ZOO, build, config_names
 from helpers.toy_overlays import det_overlay, seg_overlay
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from mmtwins.variants import VARIANTS
 
@@ -50,13 +48,6 @@ def zoo_row(name):
 
 def load(family, key):
     return Config.fromfile(osp.join(CONFIGS, FAMILIES[family][0].format(key)))
-
-
-def build(cfg):
-    init_default_scope(cfg.default_scope)
-    registry = importlib.import_module(f'{cfg.default_scope}.registry').MODELS
-    cfg.model.backbone.init_cfg = None
-    return registry.build(cfg.model)
 
 
 def test_the_18_configs_are_there():

@@ -1,14 +1,12 @@
 """The config zoo: every config builds; recipes, parameter counts and schedules are right."""
 import glob
-import importlib
 import os.path as osp
 
 import pytest
 import torch
 from helpers import REPO_ROOT
-from helpers.config_zoo import config_names, config_path
+from helpers.config_zoo import build, config_names, config_path
 from mmengine.config import Config
-from mmengine.registry import init_default_scope
 
 from mmtwins.variants import VARIANTS
 
@@ -40,13 +38,6 @@ def parse_name(name):
     rest = name[len(task) + len('_twins_'):]
     family, size = rest.split('_')[:2]
     return task, f'{family}_{size}', size
-
-
-def build(cfg):
-    init_default_scope(cfg.default_scope)
-    registry = importlib.import_module(f'{cfg.default_scope}.registry').MODELS
-    cfg.model.backbone.init_cfg = None
-    return registry.build(cfg.model)
 
 
 def test_zoo_is_complete():
