@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import REPO_ROOT, TINY_PCPVT, run_python, save_code_executing_checkpoint
+from helpers.config_zoo import build
 from helpers.http_server import CheckpointServer
 from mmengine.config import Config
 from mmengine.logging.history_buffer import HistoryBuffer
@@ -39,15 +40,6 @@ def tiny_config(path, arch=TINY_PCPVT):
 
 # another variant: same depths and heads, twice the widths
 OTHER_PCPVT = dict(TINY_PCPVT, embed_dims=[2 * d for d in TINY_PCPVT['embed_dims']])
-
-
-def build(cfg):
-    from mmengine.registry import MODELS as ROOT
-    from mmengine.registry import DefaultScope, init_default_scope
-    scope = cfg.get('default_scope', 'mmseg')
-    init_default_scope(scope)
-    with DefaultScope.overwrite_default_scope(scope):
-        return ROOT.build(cfg.model)
 
 
 def genuine_checkpoint(model, path):
