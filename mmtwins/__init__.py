@@ -25,5 +25,9 @@ allow_mmengine_checkpoints()
 # the same way on both stacks: mmengine downloads with torch.hub's weights_only=False, and
 # onedl-mmengine retries a refused local file with weights_only=False. See checkpoint/schemes.py.
 register_safe_loaders()
+# ... and, in a process that has imported mmdeploy (its torch2onnx builds the model from a config
+# that imports mmtwins), what a Twins model needs to export through it: see
+# deployment/mmdeploy_support.py (registers nothing, and imports no mmdeploy, otherwise)
+from .deployment import mmdeploy_support  # noqa: E402,F401
 
 __all__ = ['__version__', 'version_info', 'TwinsPCPVT', 'TwinsSVT']

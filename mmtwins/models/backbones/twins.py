@@ -17,6 +17,7 @@ from ...checkpoint.load import backbone_load_pre_hook
 from ...registry import register_backbone
 from ..layers import PatchEmbed, PositionEncodingGenerator, TwinsBlock
 from ..layers.attention import WINDOW_PADDING_MODES, attn_impl_setting, stage_key_mask
+from ..layers.tracing import is_tracing
 
 
 class TwinsStage(nn.Module):
@@ -269,12 +270,14 @@ class TwinsBase(BaseModule):
             shape = tuple(x.shape) if isinstance(x, Tensor) else type(x).__name__
             raise ValueError(f'{type(self).__name__} expects a 4-D (B, C, H, W) tensor, '
                              f'got {shape}')
-        if x.shape[1] != self.in_channels:
+        if is_tracing():
+            pass  # sizes are symbolic while traced for export: nothing to check
+        elif x.shape[1] != self.in_channels:
             raise ValueError(
                 f'{type(self).__name__} was built for {self.in_channels} input channels '
                 f'but got an input of shape {tuple(x.shape)} ({x.shape[1]} channels); '
                 f'set in_channels={x.shape[1]} or fix the data pipeline')
-        if x.shape[2] < 1 or x.shape[3] < 1 or x.shape[0] < 1:
+        elif x.shape[2] < 1 or x.shape[3] < 1 or x.shape[0] < 1:
             raise ValueError(f'empty input of shape {tuple(x.shape)}')
         outs = []
         last = self.out_indices[-1]

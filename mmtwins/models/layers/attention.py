@@ -19,6 +19,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .tracing import is_tracing
+
 WINDOW_PADDING_MODES = ('mask', 'zero', 'mmseg')
 
 
@@ -52,7 +54,11 @@ def resolve_attn_impl(attn_impl: str, q: Tensor) -> str:
     """The kernel (``'sdpa'`` or ``'math'``) that runs attention on ``q`` under the setting
     ``attn_impl``. ``'auto'``: ``'math'`` on the CPU in half precision (bf16 autocast), where
     torch's CPU flash-attention kernel is slower for Twins' short key sequences, else
-    ``'sdpa'``."""
+    ``'sdpa'``. While the model is traced for export, ``'math'`` whatever the setting: its
+    matmuls, softmax and boolean mask export as plain ONNX ops, where exporting SDPA with a
+    boolean mask fails in mmdeploy's rewriter of it."""
+    if is_tracing():
+        return 'math'
     if attn_impl != 'auto':
         return attn_impl
     if q.device.type == 'cpu' and q.dtype in (torch.bfloat16, torch.float16):
@@ -133,8 +139,10 @@ class GlobalSubsampledAttention(nn.Module):
             H, W = hw_shape
             r = self.sr_ratio
             kv_src = x.transpose(1, 2).reshape(B, C, H, W)  # (B, C, H, W)
-            if (H % r or W % r) and not (self.floor and H >= r and W >= r):
-                kv_src = F.pad(kv_src, (0, (-W) % r, 0, (-H) % r))  # else the conv floors
+            if self.floor and (is_tracing() or (H >= r and W >= r)):
+                pass  # the conv floors (traced: maps smaller than r are not supported)
+            elif is_tracing() or H % r or W % r:
+                kv_src = F.pad(kv_src, (0, (-W) % r, 0, (-H) % r))
             kv_src = self.sr(kv_src).flatten(2).transpose(1, 2)  # (B, N', C)
             kv_src = self.norm(kv_src)
         else:
@@ -204,12 +212,18 @@ class LocallyGroupedAttention(nn.Module):
         nh, nw = Hp // ws, Wp // ws
         # project the real tokens only, then pad the projections
         qkv = self.qkv(x).view(B, H, W, 3 * C)
-        if pad_b or pad_r:
-            qkv = F.pad(qkv, (0, 0, 0, pad_r, 0, pad_b))
-            if key_mask is None and self.qkv.bias is not None:
+        tracing = is_tracing()
+        if tracing or pad_b or pad_r:  # (always while tracing: see layers.tracing)
+            bias = self.qkv.bias if key_mask is None else None
+            if bias is not None and tracing:
+                # zero padding, traced without in-place writes at symbolic offsets
+                qkv = F.pad(qkv - bias, (0, 0, 0, pad_r, 0, pad_b)) + bias
+            else:
+                qkv = F.pad(qkv, (0, 0, 0, pad_r, 0, pad_b))
+            if bias is not None and not tracing:
                 # zero padding: a padded (zero) token's projections are the biases
-                qkv[:, H:] = self.qkv.bias
-                qkv[:, :, W:] = self.qkv.bias
+                qkv[:, H:] = bias
+                qkv[:, :, W:] = bias
         # (B, nh, ws, nw, ws, 3, heads, hd) -> (3, B*nh*nw, heads, ws*ws, hd): one copy
         qkv = qkv.view(B, nh, ws, nw, ws, 3, heads, C // heads).permute(5, 0, 1, 3, 6, 2, 4, 7)
         q, k, v = qkv.reshape(3, B * nh * nw, heads, ws * ws, C // heads).unbind(0)
@@ -219,7 +233,7 @@ class LocallyGroupedAttention(nn.Module):
         # (B, nh, nw, heads, ws, ws, hd) -> (B, nh, ws, nw, ws, heads, hd) -> (B, Hp, Wp, C)
         out = out.view(B, nh, nw, heads, ws, ws, C // heads).permute(0, 1, 4, 2, 5, 3, 6)
         out = out.reshape(B, Hp, Wp, C)
-        if pad_b or pad_r:
+        if is_tracing() or pad_b or pad_r:
             out = out[:, :H, :W, :]
         return self.proj_drop(self.proj(out.reshape(B, N, C)))
 
@@ -240,25 +254,31 @@ def stage_key_mask(mode: str, hw_shape: Tuple[int, int], window_size: int,
     if mode == 'zero':
         return None
     H, W = hw_shape
-    if mode == 'mmseg' and not ((-H) % window_size and (-W) % window_size):
+    pad_b, pad_r = (-H) % window_size, (-W) % window_size
+    if is_tracing():
+        # the mask at every size (see layers.tracing); 'mmseg' masks only where both
+        # sides are padded
+        mask = window_padding_mask(hw_shape, window_size, batch_size, device, always=True)
+        return mask | ((pad_b == 0) | (pad_r == 0)) if mode == 'mmseg' else mask
+    if mode == 'mmseg' and not (pad_b and pad_r):
         return None
     return window_padding_mask(hw_shape, window_size, batch_size, device)
 
 
 def window_padding_mask(hw_shape: Tuple[int, int], window_size: int, batch_size: int = 1,
-                        device=None) -> Optional[Tensor]:
+                        device=None, always: bool = False) -> Optional[Tensor]:
     """Boolean key mask that removes the padding of a window partition.
 
-    Returns None when ``H`` and ``W`` are multiples of ``window_size`` (nothing padded);
-    otherwise a ``(batch_size*nh*nw, 1, 1, ws*ws)`` tensor, True for real tokens and False
-    for padded ones, in the window order of :class:`LocallyGroupedAttention`; it
+    Returns None when ``H`` and ``W`` are multiples of ``window_size`` (nothing padded)
+    unless ``always``; otherwise a ``(batch_size*nh*nw, 1, 1, ws*ws)`` tensor, True for real
+    tokens and False for padded ones, in the window order of :class:`LocallyGroupedAttention`; it
     broadcasts over heads and queries. Every window holds at least its top-left token,
     which is real, so no query row is fully masked.
     """
     H, W = hw_shape
     ws = window_size
     pad_b, pad_r = (-H) % ws, (-W) % ws
-    if not (pad_b or pad_r):
+    if not (always or pad_b or pad_r):
         return None
     Hp, Wp = H + pad_b, W + pad_r
     rows = torch.arange(Hp, device=device) < H  # (Hp,)

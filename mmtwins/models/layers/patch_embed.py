@@ -3,6 +3,8 @@ from typing import Tuple
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from .tracing import is_tracing
+
 
 class PatchEmbed(nn.Module):
     """Non-overlapping patch embedding: strided conv, then LayerNorm (eps 1e-5).
@@ -27,7 +29,7 @@ class PatchEmbed(nn.Module):
         """``x``: ``(B, C_in, H, W)`` -> tokens ``(B, H'*W', C)`` and ``(H', W')``."""
         p = self.patch_size
         H, W = x.shape[-2:]
-        if H % p or W % p:
+        if is_tracing() or H % p or W % p:  # (always while tracing: see layers.tracing)
             x = F.pad(x, (0, (-W) % p, 0, (-H) % p))
         x = self.proj(x)  # (B, C, H', W')
         hw_shape = (x.shape[2], x.shape[3])
