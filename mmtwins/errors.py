@@ -36,5 +36,10 @@ class CheckpointNotFoundError(CheckpointError, FileNotFoundError):
     """A checkpoint path, URL or hub id that does not lead to a file."""
 
 
+class MissingDependencyError(MMTwinsError, ImportError):
+    """An optional package a command needs (e.g. mmdeploy) is not installed; the message
+    says how to install it."""
+
+
 __all__ = ['MMTwinsError', 'ConfigError', 'InputNotFoundError', 'CheckpointError',
-           'CheckpointNotFoundError']
+           'CheckpointNotFoundError', 'MissingDependencyError']

@@ -8,6 +8,9 @@
 # MMTWINS_TEST_WORKERS=0 runs them in this process (e.g. for pdb).
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# the suite tests deployment through mmdeploy (tests/test_tools/test_deploy.py), so the set-up
+# installs it; MMTWINS_DEPLOY=0 leaves it out (those tests are then skipped, said by name)
+export MMTWINS_DEPLOY="${MMTWINS_DEPLOY:-1}"
 bash "$REPO/tools/setup.sh"
 source "$REPO/tools/stack_env.sh"  # VENV of the stack
 cd "$REPO"

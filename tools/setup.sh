@@ -12,6 +12,8 @@
 #   MMTWINS_PYTHON   interpreter for the new venv      (default: python3.11, else python3)
 #   MMTWINS_TORCH    torch version to install if the venv has none (default: 2.13.0)
 #   MMTWINS_JOBS     parallel compile jobs for mmcv    (default: number of cores)
+#   MMTWINS_DEPLOY   1: also mmdeploy 1.3.1, for deploying whole models (docs/deployment.md;
+#                    tools/run_tests.sh sets it: the suite tests deployment)
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -134,7 +136,7 @@ else
 fi
 
 # ---------------------------------------------------------------------------------------
-step "5/6 ${STACK_PACKAGES[*]}, openmim and mmtwins (editable, with test extras)"
+step "5/6 ${STACK_PACKAGES[*]}, openmim, mmtwins (editable, with test extras)$([ "${MMTWINS_DEPLOY:-0}" = 1 ] && echo ", mmdeploy")"
 # mmtwins requires no OpenMMLab package (they are extras): the stack is named here.
 "${PIP_C[@]}" -q --no-build-isolation "${STACK_PACKAGES[@]}" -e "$REPO[tests]" \
     || die "could not install mmtwins and its dependencies (see pip's message above)."
@@ -145,6 +147,19 @@ if ! "$PY" -c "import mim" >/dev/null 2>&1; then
     "${PIP_C[@]}" -q -r "$REPO/requirements/mim.txt" \
         && "${PIP_C[@]}" -q --no-deps openmim \
         || die "could not install openmim (see pip's message above)."
+fi
+# mmdeploy (MMTWINS_DEPLOY=1): its real needs from requirements/deploy.txt, then mmdeploy itself
+# without its declared ones, whose protobuf<=3.20.2 pin no usable onnx accepts (the file says
+# why that is safe); the version is the constraints file's.
+if [ "${MMTWINS_DEPLOY:-0}" = 1 ]; then
+    if "$PY" -c "import mmdeploy" >/dev/null 2>&1; then
+        info "mmdeploy $("$PY" -c 'import mmdeploy; print(mmdeploy.__version__)') already installed"
+    else
+        "${PIP_C[@]}" -q -r "$REPO/requirements/deploy.txt" \
+            && "${PIP_C[@]}" -q --no-deps mmdeploy \
+            || die "could not install mmdeploy (see pip's message above)."
+        info "installed mmdeploy $("$PY" -c 'import mmdeploy; print(mmdeploy.__version__)')"
+    fi
 fi
 [ "$("$PY" -c 'import torch; print(torch.__version__)')" = "$TORCH_VERSION" ] \
     || die "torch changed during the install; this should not happen (please report it)."

@@ -4,8 +4,26 @@ import os.path as osp
 import time
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
 from .timing import autocast, interleaved, parse_size, timed
+
+
+class SegmentorLogits(nn.Module):
+    """A mmseg encoder-decoder as ``image -> logits`` at the input's size (mmseg's
+    whole-image inference without its post-processing): the eager model the benchmark times,
+    and what the ONNX Runtime row's graph computes."""
+
+    def __init__(self, segmentor: nn.Module) -> None:
+        super().__init__()
+        self.segmentor = segmentor
+
+    def forward(self, image):
+        seg = self.segmentor
+        logits = seg.decode_head(seg.extract_feat(image))
+        return F.interpolate(logits, size=image.shape[2:], mode='bilinear',
+                             align_corners=seg.align_corners)
 
 
 def config_iteration(args, device, config: str):
@@ -54,7 +72,9 @@ def config_iteration(args, device, config: str):
 def segmentor_paths(args, device, config: str):
     """The whole UPerNet-SVT-S segmentor, inference at --config-crop (random weights), by
     each way of running it: eager, ``--compile`` (CompileForInferenceHook's modules:
-    backbone, neck, decode head), ONNX Runtime (where installed; CPU), each in fp32 and, for
+    backbone, neck, decode head), ONNX Runtime (the model exported through mmdeploy with
+    the shipped segmentation deploy config, logits instead of classes; where mmdeploy is
+    installed), each in fp32 and, for
     the PyTorch paths, in every other dtype of ``--dtypes`` (autocast). Returns, per path,
     the median time, its max relative difference from eager fp32 logits and the share of
     pixels whose class is unchanged."""
@@ -67,7 +87,7 @@ def segmentor_paths(args, device, config: str):
 
     from mmtwins.cli.devices import replace_norm_type
     from mmtwins.engine.compile_hook import compile_modules
-    from ..deployment.onnx import SegmentorLogits, build_whole, export, ort_session
+    from ..deployment.onnx import build_whole, ort_session
     init_default_scope('mmseg')
     if args.segmentor_checkpoint:  # trained weights, checked whole before loading
         model, cfg = build_whole(config, args.segmentor_checkpoint)
@@ -107,17 +127,24 @@ def segmentor_paths(args, device, config: str):
             compile_s[f'compiled {dtype}'] = timed(fns[f'compiled {dtype}'], device)
     tmp = tempfile.TemporaryDirectory()
     try:
-        import onnxruntime  # noqa: F401
+        import mmdeploy  # noqa: F401
     except ImportError:
         onnx_path = None
+        print('(no ONNX Runtime row: mmdeploy is not installed; MMTWINS_DEPLOY=1 bash '
+              'tools/setup.sh installs it)')
     else:
-        onnx_path = osp.join(tmp.name, 'upernet.onnx')
+        from mmdeploy.utils import load_config
+
+        from ..deployment.deploy import DEPLOY_CONFIGS, deploy_config_path, export_model
+        deploy_cfg = load_config(deploy_config_path(DEPLOY_CONFIGS['segmentation']))[0]
+        deploy_cfg.codebase_config.with_argmax = False  # logits, as the eager rows
         start = time.perf_counter()
-        export(eager.cpu(), x.cpu(), onnx_path, ['logits'], 18)
+        onnx_path = export_model(model.cpu().eval(), x.cpu(), osp.join(tmp.name, 'upernet.onnx'),
+                                 deploy_cfg)
         compile_s['onnxruntime fp32'] = time.perf_counter() - start
         eager.to(device)
         session = ort_session(onnx_path, torch.get_num_threads())
-        feed = {'image': x.cpu().numpy()}
+        feed = {'input': x.cpu().numpy()}
         fns['onnxruntime fp32'] = lambda: torch.from_numpy(session.run(None, feed)[0])
         if args.int8:  # dynamic quantization: int8 weights of MatMul/Gemm, activations at run
             from onnxruntime.quantization import QuantType, quantize_dynamic

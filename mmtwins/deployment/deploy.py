@@ -21,7 +21,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InputNotFoundError, MissingDependencyError
 from ..startup_hook import configs_dir
 
 #: the shipped deploy configs (under ``configs/deploy/``) by task
@@ -35,11 +35,12 @@ INSTALL_HINT = ('install it with: MMTWINS_DEPLOY=1 bash tools/setup.sh (mmdeploy
 
 
 def require_mmdeploy():
-    """Import mmdeploy and register mmtwins' support; a clear ImportError without it."""
+    """Import mmdeploy and register mmtwins' support; MissingDependencyError (an ImportError)
+    without it."""
     try:
         import mmdeploy  # noqa: F401
     except ImportError as e:
-        raise ImportError(f'deploying a whole model needs mmdeploy, which is not installed; '
+        raise MissingDependencyError(f'deploying a whole model needs mmdeploy, which is not installed; '
                           f'{INSTALL_HINT}') from e
     from . import mmdeploy_support
     return mmdeploy_support.register()
@@ -57,9 +58,14 @@ def model_task(model_cfg) -> str:
                       f'{scope!r})')
 
 
+def deploy_config_path(name: str) -> str:
+    """A shipped deploy config by file name."""
+    return osp.join(configs_dir(), 'deploy', name)
+
+
 def deploy_config_for(model_cfg) -> str:
     """The shipped deploy config for ``model_cfg``'s task."""
-    return osp.join(configs_dir(), 'deploy', DEPLOY_CONFIGS[model_task(model_cfg)])
+    return deploy_config_path(DEPLOY_CONFIGS[model_task(model_cfg)])
 
 
 def check_checkpoint(config: str, checkpoint: str) -> None:
@@ -91,11 +97,11 @@ def deploy(config: str, checkpoint: str, image: str, work_dir: str,
 
     from ..cli.config_checks import load_config as load_model_config
     if not osp.isfile(image):
-        raise FileNotFoundError(f'image not found: {image}')
+        raise InputNotFoundError(f'image not found: {image}')
     model_cfg = load_model_config(config)
     deploy_cfg = deploy_cfg or deploy_config_for(model_cfg)
     if not osp.isfile(deploy_cfg):
-        raise FileNotFoundError(f'deploy config not found: {deploy_cfg}')
+        raise InputNotFoundError(f'deploy config not found: {deploy_cfg}')
     check_checkpoint(config, checkpoint)
     os.makedirs(work_dir, exist_ok=True)
     dcfg = load_config(deploy_cfg)[0]
@@ -126,6 +132,26 @@ def _pipeline_shape(model_cfg, deploy_cfg, image) -> Tuple[int, int]:
     return tuple(preprocessor(data, False)['inputs'].shape[2:])
 
 
+def export_model(model, inputs: torch.Tensor, out: str, deploy_cfg) -> str:
+    """Export an in-memory segmentor through mmdeploy's export (its rewriters, the deploy
+    config's ONNX settings; a path or a Config) to ``out``; what the benchmark times.
+    Returns the file written."""
+    require_mmdeploy()
+    from mmdeploy.apis.onnx import export
+    from mmdeploy.utils import get_backend, get_dynamic_axes, get_onnx_config, load_config
+    dcfg = load_config(deploy_cfg)[0]
+    onnx_cfg = get_onnx_config(dcfg)
+    prefix = out[:-len('.onnx')] if out.endswith('.onnx') else out
+    export(model, inputs, prefix, backend=get_backend(dcfg).value,
+           input_metas={'data_samples': None, 'mode': 'predict'},
+           context_info=dict(deploy_cfg=dcfg), input_names=onnx_cfg['input_names'],
+           output_names=onnx_cfg['output_names'], opset_version=onnx_cfg['opset_version'],
+           dynamic_axes=get_dynamic_axes(dcfg),
+           keep_initializers_as_inputs=onnx_cfg['keep_initializers_as_inputs'],
+           optimize=False)
+    return prefix + '.onnx'
+
+
 # --- agreement with PyTorch -------------------------------------------------------------------
 
 @dataclass
@@ -133,8 +159,8 @@ class Agreement:
     """One input size: ``pixels`` (segmentation: share of pixels with the same class) or,
     for detection, over PyTorch's instances scoring at least ``score_thr``: ``matched``
     (share with an ONNX Runtime instance of the same label at IoU >= ``iou_thr``),
-    ``min_iou`` and ``max_score_diff`` of the matched ones, and their ``mask_iou`` (mean: a
-    box that moves by a pixel moves its mask's border with it)."""
+    ``min_iou`` and ``max_score_diff`` of the matched ones, and ``mask_iou``, the mean mask
+    IoU of those whose boxes agree (IoU >= 0.99; a box that moves moves its mask)."""
     shape: Tuple[int, int]
     pixels: Optional[float] = None
     instances: int = 0
@@ -196,7 +222,7 @@ def compare_instances(want, got, shape, score_thr: float = 0.05,
         used.add(j)
         matched_ious.append(float(row[j]))
         score_diffs.append(abs(float(w_scores[i]) - float(got.scores[j])))
-        if w_masks is not None and 'masks' in got:
+        if w_masks is not None and 'masks' in got and float(row[j]) >= 0.99:
             mask_ious.append(mask_iou(w_masks[i], got.masks[j]))
     result.matched = len(matched_ious) / result.instances
     result.min_iou = min(matched_ious, default=0.0)
@@ -236,6 +262,9 @@ def agreement(config: str, checkpoint: str, backend_files: Sequence[str], image:
         if 'pred_sem_seg' in want:
             a = want.pred_sem_seg.data.cpu().numpy()
             b = got.pred_sem_seg.data.cpu().numpy()
+            # mmdeploy's segmentor wrapper keeps the data preprocessor's bottom/right padding
+            # (size_divisor); mmseg crops it: compare the image's pixels
+            b = b[..., :a.shape[-2], :a.shape[-1]]
             results.append(Agreement((h, w), pixels=float(np.mean(a == b))))
         else:
             results.append(compare_instances(want.pred_instances.cpu(),

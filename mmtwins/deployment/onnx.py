@@ -1,47 +1,13 @@
-"""Exporting Twins models to ONNX and running them with ONNX Runtime: the pieces of
-tools/deployment/export_onnx.py (and of the benchmark's ONNX rows).
+"""Exporting a Twins backbone to ONNX and running it with ONNX Runtime: the pieces of
+tools/deployment/export_onnx.py. Whole segmentors and detectors deploy through mmdeploy
+(:mod:`mmtwins.deployment.deploy`).
 
-* :class:`SegmentorLogits`: a mmseg encoder-decoder as ``image -> logits`` at input size;
-* :class:`DenseHeadOutputs`: a mmdet detector as ``image -> raw dense-head outputs``;
 * :func:`build_whole`: a config's whole model with a checkpoint checked as a whole;
 * :func:`export`, :func:`ort_session`, :func:`compare`, :func:`normalisation`.
 """
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from ..errors import ConfigError
-
-
-class SegmentorLogits(nn.Module):
-    """A mmseg encoder-decoder as ``image -> logits`` at the input's size."""
-
-    def __init__(self, segmentor: nn.Module) -> None:
-        super().__init__()
-        self.segmentor = segmentor
-
-    def forward(self, image):
-        seg = self.segmentor
-        logits = seg.decode_head(seg.extract_feat(image))
-        return F.interpolate(logits, size=image.shape[2:], mode='bilinear',
-                             align_corners=seg.align_corners)
-
-
-class DenseHeadOutputs(nn.Module):
-    """A mmdet detector as ``image -> (cls_score per level..., bbox_pred per level...)``: its
-    one-stage head, or the RPN of a two-stage detector."""
-
-    def __init__(self, detector: nn.Module) -> None:
-        super().__init__()
-        self.detector = detector
-        self.head = getattr(detector, 'bbox_head', None) or getattr(detector, 'rpn_head', None)
-        if self.head is None or not hasattr(self.head, 'forward'):
-            raise ConfigError(f'{type(detector).__name__} has no dense head (bbox_head or '
-                              f'rpn_head) to export; export its backbone instead (no --whole)')
-
-    def forward(self, image):
-        outs = self.head(self.detector.extract_feat(image))
-        return tuple(t for level_outputs in outs[:2] for t in level_outputs)
 
 
 def build_whole(config: str, checkpoint=None):
@@ -55,7 +21,7 @@ def build_whole(config: str, checkpoint=None):
     cfg = load_config(config)
     scope = cfg.get('default_scope')
     if scope not in ('mmseg', 'mmdet'):
-        raise ConfigError(f'{config}: --whole needs a mmseg or mmdet config '
+        raise ConfigError(f'{config}: a whole model needs a mmseg or mmdet config '
                           f'(default_scope {scope!r})')
     cfg.model.backbone.init_cfg = None
     replace_norm_type(cfg.model, 'SyncBN', 'BN')
@@ -85,18 +51,21 @@ def normalisation(cfg=None) -> str:
             f'std {pre.get("std")}')
 
 
-def export(module: nn.Module, x: torch.Tensor, out: str, output_names, opset: int,
+def export(module: torch.nn.Module, x: torch.Tensor, out: str, output_names, opset: int,
            dynamic: bool = False) -> None:
-    """``dynamic``: batch size free, and height and width as multiples of 32 (the sizes at
-    which Twins' padding takes the branches traced at ``x``'s size, itself a multiple of
-    32)."""
-    shapes = None
-    if dynamic:
-        shapes = ({0: torch.export.Dim('batch', min=1, max=1024),
-                   2: 32 * torch.export.Dim('h32', min=1, max=512),
-                   3: 32 * torch.export.Dim('w32', min=1, max=512)},)
-    torch.onnx.export(module, (x,), out, input_names=['image'], output_names=output_names,
-                      opset_version=opset, dynamo=True, dynamic_shapes=shapes)
+    """Fixed size: torch's default (dynamo) exporter at ``x``'s shape. ``dynamic``: any batch
+    size, height and width, through the TorchScript exporter (as mmdeploy's), under which the
+    Twins layers take their general path at every size (``mmtwins.models.layers.tracing``)."""
+    if not dynamic:
+        torch.onnx.export(module, (x,), out, input_names=['image'], output_names=output_names,
+                          opset_version=opset, dynamo=True)
+        return
+    axes = {'image': {0: 'batch', 2: 'height', 3: 'width'}}
+    axes.update({name: {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'}
+                 for name in output_names})
+    with torch.no_grad():
+        torch.onnx.export(module, (x,), out, input_names=['image'], output_names=output_names,
+                          opset_version=opset, dynamo=False, dynamic_axes=axes)
 
 
 def ort_session(path: str, threads: int = 0):

@@ -77,6 +77,7 @@ def collect_env() -> 'OrderedDict[str, str]':
     env['mmengine checkpoints'] = _mmengine_checkpoints()
     env['checkpoint loaders'] = _checkpoint_loaders()
     env['openmim'] = _dist_version('openmim')
+    env['mmdeploy'] = _mmdeploy()
     if torch.cuda.is_available():
         names = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
         env['device'] = f'cuda x{len(names)}: ' + ', '.join(sorted(set(names)))
@@ -115,6 +116,24 @@ def _checkpoint_loaders() -> str:
             'mmcls://, pavi://, s3://): weights_only=True with mmtwins\' allow-list')
 
 
+def _mmdeploy() -> str:
+    """mmdeploy's version and the fixes mmtwins registers with it (or why none)."""
+    if importlib.util.find_spec('mmdeploy') is None:
+        return 'not installed (MMTWINS_DEPLOY=1 bash tools/setup.sh installs it)'
+    try:
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            import mmdeploy
+            from ..deployment.mmdeploy_support import register
+            names = register()
+        note = ''.join(f'; WARNING: {w.message}' for w in caught
+                       if 'mmdeploy_support' in str(w.message))
+        return f'{mmdeploy.__version__} (mmtwins registers: {", ".join(names)}){note}'
+    except Exception as exc:
+        return f'NOT usable ({type(exc).__name__}: {str(exc)[:160]})'
+
+
 def known_issues(env) -> list:
     """Known incompatibilities of this environment, each with what to do."""
     from ..stack_check import duplicates, stack_name
@@ -136,6 +155,10 @@ def known_issues(env) -> list:
         if 'not importable' in env[lib]:
             issues.append(f'{lib} {env[lib]}: {lib} configs cannot run. '
                           f'{setup} installs the tested versions.')
+    if env.get('mmdeploy', '').startswith('NOT usable') or 'WARNING' in env.get('mmdeploy', ''):
+        issues.append(f"mmdeploy: {env['mmdeploy']}. Deploying whole models is tested with "
+                      f'mmdeploy 1.3.1: {setup.replace("bash", "MMTWINS_DEPLOY=1 bash")} '
+                      f'installs it.')
     if env.get('openmim', 'not installed') != 'not installed' and _editable():
         issues.append('openmim is installed and mmtwins is an editable install: mim 0.3.9 looks '
                       'for configs and tools next to the dist-info in site-packages, so '

@@ -213,14 +213,15 @@ class LocallyGroupedAttention(nn.Module):
         # project the real tokens only, then pad the projections
         qkv = self.qkv(x).view(B, H, W, 3 * C)
         tracing = is_tracing()
-        if tracing or pad_b or pad_r:  # (always while tracing: see layers.tracing)
-            bias = self.qkv.bias if key_mask is None else None
-            if bias is not None and tracing:
-                # zero padding, traced without in-place writes at symbolic offsets
-                qkv = F.pad(qkv - bias, (0, 0, 0, pad_r, 0, pad_b)) + bias
-            else:
-                qkv = F.pad(qkv, (0, 0, 0, pad_r, 0, pad_b))
-            if bias is not None and not tracing:
+        bias = self.qkv.bias
+        if tracing and bias is not None:
+            # padded tokens project to the biases, as zero padding has it, written without
+            # in-place writes at symbolic offsets; where the mask excludes them as keys their
+            # value does not matter ('mmseg' mode masks only some sizes: one graph for all)
+            qkv = F.pad(qkv - bias, (0, 0, 0, pad_r, 0, pad_b)) + bias
+        elif tracing or pad_b or pad_r:
+            qkv = F.pad(qkv, (0, 0, 0, pad_r, 0, pad_b))
+            if key_mask is None and bias is not None:
                 # zero padding: a padded (zero) token's projections are the biases
                 qkv[:, H:] = bias
                 qkv[:, :, W:] = bias
