@@ -40,8 +40,8 @@ def require_mmdeploy():
     try:
         import mmdeploy  # noqa: F401
     except ImportError as e:
-        raise MissingDependencyError(f'deploying a whole model needs mmdeploy, which is not installed; '
-                          f'{INSTALL_HINT}') from e
+        raise MissingDependencyError(f'deploying a whole model needs mmdeploy, which is not '
+                                     f'installed; {INSTALL_HINT}') from e
     from . import mmdeploy_support
     return mmdeploy_support.register()
 

@@ -125,6 +125,7 @@ def _mmdeploy() -> str:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter('always')
             import mmdeploy
+
             from ..deployment.mmdeploy_support import register
             names = register()
         note = ''.join(f'; WARNING: {w.message}' for w in caught
