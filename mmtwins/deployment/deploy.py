@@ -138,8 +138,13 @@ def export_model(model, inputs: torch.Tensor, out: str, deploy_cfg) -> str:
     Returns the file written."""
     require_mmdeploy()
     from mmdeploy.apis.onnx import export
-    from mmdeploy.utils import get_backend, get_dynamic_axes, get_onnx_config, load_config
+    from mmdeploy.codebase import import_codebase
+    from mmdeploy.utils import (get_backend, get_codebase, get_dynamic_axes, get_onnx_config,
+                                load_config)
+    from mmdeploy.utils.config_utils import get_codebase_external_module
     dcfg = load_config(deploy_cfg)[0]
+    # the codebase's rewriters (e.g. the segmentor's forward to a tensor) and ours
+    import_codebase(get_codebase(dcfg), get_codebase_external_module(dcfg))
     onnx_cfg = get_onnx_config(dcfg)
     prefix = out[:-len('.onnx')] if out.endswith('.onnx') else out
     export(model, inputs, prefix, backend=get_backend(dcfg).value,

@@ -35,6 +35,7 @@ The Twins layers themselves need nothing from here: while traced they take their
 path (``mmtwins.models.layers.tracing``). A mmdeploy other than :data:`TESTED_MMDEPLOY` gets
 a warning naming this module; a fix that cannot apply raises :class:`MMDeployCompatError`.
 """
+import importlib
 import inspect
 import sys
 import warnings
@@ -67,62 +68,73 @@ def _torch_lacks_cast_long() -> bool:
     return not hasattr(opset9, '_cast_Long')
 
 
+def _importable(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+def _roi_align_function():
+    import mmcv.ops
+    function = getattr(mmcv.ops.roi_align, '__self__', None)
+    if not hasattr(function, 'symbolic'):
+        raise MMDeployCompatError('mmcv.ops.roi_align is no longer an autograd Function\'s '
+                                  'apply: mmtwins.deployment.mmdeploy_support cannot give it '
+                                  'an ONNX symbolic')
+    return 'mmcv.ops.roi_align.__self__'
+
+
+def _fixes():
+    """Each fix: (name, whether it applies here, how it registers). A new one is a row."""
+    from mmdeploy.core import FUNCTION_REWRITER, SYMBOLIC_REWRITER
+
+    def function(path, rewriter, backend='onnxruntime'):
+        return lambda: FUNCTION_REWRITER.register_rewriter(func_name=path, backend=backend)(
+            rewriter)
+
+    def symbolic(name, rewriter, **kwargs):
+        return lambda: SYMBOLIC_REWRITER.register_symbolic(
+            name() if callable(name) else name, backend='onnxruntime', **kwargs)(rewriter)
+
+    return [
+        ('torch.onnx.export(dynamo=False)', _export_defaults_to_dynamo,
+         function('torch.onnx.export', onnx_export__torchscript, backend='default')),
+        ('mmcv RoIAlign -> onnx RoiAlign (onnxruntime)', _torch_lacks_cast_long,
+         symbolic(_roi_align_function, roi_align__onnxruntime)),
+        ('adaptive_avg_pool2d exact at any size (onnxruntime)', lambda: True,
+         function('torch.nn.functional.adaptive_avg_pool2d', adaptive_avg_pool2d__exact)),
+        ('grid_sample -> onnx GridSample (onnxruntime)', lambda: True,
+         symbolic('grid_sampler', grid_sampler__onnx, is_pytorch=True,
+                  arg_descriptors=['v', 'v', 'i', 'i', 'i'])),
+        ('Cascade R-CNN class-specific refinement (onnxruntime)',
+         lambda: _importable('mmdet.models.roi_heads.cascade_roi_head'),
+         function(CASCADE_PREDICT_BBOX, cascade_predict_bbox__by_class)),
+        ('mmseg Mask2Former masks sized in the graph (onnxruntime)',
+         lambda: _importable('mmseg.models.decode_heads.mask2former_head'),
+         function(MASK2FORMER_PREDICT, mask2former_predict__dynamic)),
+        ('mmseg Upsample sized in the graph (onnxruntime)',
+         lambda: _importable('mmseg.models.utils.wrappers'),
+         function(MMSEG_UPSAMPLE, mmseg_upsample__dynamic)),
+    ]
+
+
 def register() -> List[str]:
     """Register mmtwins' rewriters with mmdeploy (once per process); returns the names of
     those applied. Raises ImportError without mmdeploy."""
     if _registered:
         return registered()
     import mmdeploy
-    from mmdeploy.core import FUNCTION_REWRITER, SYMBOLIC_REWRITER
     version = getattr(mmdeploy, '__version__', '?')
     if version != TESTED_MMDEPLOY:
         warnings.warn(f'mmdeploy {version} is installed; mmtwins.deployment.mmdeploy_support '
                       f'was written for and tested with mmdeploy {TESTED_MMDEPLOY}: check '
                       f'that its fixes still apply (python -m mmtwins.env)', stacklevel=2)
-    names = []
-    if _export_defaults_to_dynamo():
-        FUNCTION_REWRITER.register_rewriter(func_name='torch.onnx.export')(
-            onnx_export__torchscript)
-        names.append('torch.onnx.export(dynamo=False)')
-    if _torch_lacks_cast_long():
-        import mmcv.ops
-        if not hasattr(getattr(mmcv.ops.roi_align, '__self__', None), 'symbolic'):
-            raise MMDeployCompatError(
-                'mmcv.ops.roi_align is no longer an autograd Function\'s apply: '
-                'mmtwins.deployment.mmdeploy_support cannot give it an ONNX symbolic')
-        SYMBOLIC_REWRITER.register_symbolic('mmcv.ops.roi_align.__self__',
-                                            backend='onnxruntime')(roi_align__onnxruntime)
-        names.append('mmcv RoIAlign -> onnx RoiAlign (onnxruntime)')
-    FUNCTION_REWRITER.register_rewriter(
-        func_name='torch.nn.functional.adaptive_avg_pool2d', backend='onnxruntime')(
-            adaptive_avg_pool2d__exact)
-    names.append('adaptive_avg_pool2d exact at any size (onnxruntime)')
-    SYMBOLIC_REWRITER.register_symbolic(
-        'grid_sampler', is_pytorch=True, arg_descriptors=['v', 'v', 'i', 'i', 'i'],
-        backend='onnxruntime')(grid_sampler__onnx)
-    names.append('grid_sample -> onnx GridSample (onnxruntime)')
-    try:
-        from mmdet.models.roi_heads.cascade_roi_head import CascadeRoIHead
-    except ImportError:  # no mmdet
-        CascadeRoIHead = None
-    if CascadeRoIHead is not None:
-        FUNCTION_REWRITER.register_rewriter(
-            func_name=CASCADE_PREDICT_BBOX, backend='onnxruntime')(cascade_predict_bbox__by_class)
-        names.append('Cascade R-CNN class-specific refinement (onnxruntime)')
-    try:
-        from mmseg.models.decode_heads.mask2former_head import Mask2FormerHead  # noqa: F401
-        from mmseg.models.utils.wrappers import Upsample  # noqa: F401
-    except ImportError:  # no mmseg (or no mmdet, which mmseg's Mask2Former needs)
-        pass
-    else:
-        FUNCTION_REWRITER.register_rewriter(
-            func_name=MASK2FORMER_PREDICT, backend='onnxruntime')(mask2former_predict__dynamic)
-        names.append('mmseg Mask2Former masks sized in the graph (onnxruntime)')
-        FUNCTION_REWRITER.register_rewriter(
-            func_name='mmseg.models.utils.wrappers.Upsample.forward',
-            backend='onnxruntime')(mmseg_upsample__dynamic)
-        names.append('mmseg Upsample sized in the graph (onnxruntime)')
-    _registered.extend(names)
+    for name, applies, registration in _fixes():
+        if applies():
+            registration()
+            _registered.append(name)
     return registered()
 
 
@@ -258,12 +270,15 @@ def mask2former_predict__dynamic(self, x, batch_img_metas, test_cfg):
     return ctx.origin_func(self, x, metas, test_cfg)
 
 
+MMSEG_UPSAMPLE = 'mmseg.models.utils.wrappers.Upsample.forward'
+
+
 def mmseg_upsample__dynamic(self, x):
     """mmseg's ``Upsample.forward`` with the output size a traced multiple of the input's
     (equal to mmseg's ``int(n * factor)`` for whole factors)."""
     from mmdeploy.core import FUNCTION_REWRITER
     from mmseg.models.utils import resize
-    ctx = FUNCTION_REWRITER.get_context('mmseg.models.utils.wrappers.Upsample.forward')
+    ctx = FUNCTION_REWRITER.get_context(MMSEG_UPSAMPLE)
     factor = self.scale_factor
     if self.size or not isinstance(factor, float) or not factor.is_integer():
         return ctx.origin_func(self, x)
