@@ -69,7 +69,8 @@ def main(argv=None) -> int:
     if not args.check:
         return 0
     rows = dep.agreement(args.config, args.checkpoint, [result.onnx_file], args.image,
-                         args.check, deploy_cfg=result.deploy_cfg, score_thr=args.score_thr)
+                         args.check, deploy_cfg=result.deploy_cfg, score_thr=args.score_thr,
+                         checked=True)
     failed = 0
     for row in rows:
         least = args.min_agreement

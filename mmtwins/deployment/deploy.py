@@ -239,16 +239,18 @@ def compare_instances(want, got, shape, score_thr: float = 0.05,
 
 def agreement(config: str, checkpoint: str, backend_files: Sequence[str], image: str,
               shapes: Sequence[Tuple[int, int]], deploy_cfg: Optional[str] = None,
-              score_thr: float = 0.05) -> List[Agreement]:
+              score_thr: float = 0.05, checked: bool = False) -> List[Agreement]:
     """PyTorch (``checkpoint``) and the deployed model (``backend_files``) on ``image`` resized
-    by the test pipeline to each ``(H, W)`` of ``shapes``."""
+    by the test pipeline to each ``(H, W)`` of ``shapes``. ``checked``: the checkpoint was
+    already checked against the model as a whole (by :func:`deploy`)."""
     require_mmdeploy()
     from mmdeploy.apis.utils import build_task_processor
 
     from ..cli.config_checks import load_config as load_model_config
     model_cfg = load_model_config(config)
     deploy_cfg = deploy_cfg or deploy_config_for(model_cfg)
-    check_checkpoint(config, checkpoint)
+    if not checked:
+        check_checkpoint(config, checkpoint)
     processor = build_task_processor(model_cfg, deploy_cfg, 'cpu')
     torch_model = processor.build_pytorch_model(checkpoint).eval()
     backend_model = processor.build_backend_model(

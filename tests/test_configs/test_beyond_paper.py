@@ -225,6 +225,39 @@ def train(cfg, work, family, key):
     return proc
 
 
+# sizes other than the traced one (each head's toy images: ADE 64 to 160 wide, COCO resized
+# to 96x64), with enough tokens for DINO's 30 queries
+DEPLOY_SIZES = {'mask2former': [(96, 160), (77, 141)], 'cascade': [(128, 160), (96, 224)],
+                'dino': [(64, 96), (128, 96)]}
+
+
+def assert_deploys_and_agrees(tmp_path, family, cfg, ckpt, toy):
+    """Deployed through mmdeploy (docs/deployment.md) with the shipped deploy config: ONNX
+    Runtime agrees with PyTorch at sizes other than the traced one. Mask2Former: its masks
+    sized from the traced input; Cascade: class-specific refinement and ONNX RoiAlign; DINO:
+    ONNX GridSample (mmtwins' fixes to mmdeploy). Needs mmdeploy (tools/run_tests.sh installs
+    it; with MMTWINS_DEPLOY=1 its absence fails)."""
+    if os.environ.get('MMTWINS_DEPLOY') != '1':
+        pytest.importorskip('mmdeploy')
+    from mmtwins.deployment import deploy as dep
+    if family == 'mask2former':
+        image = osp.join(toy['ade'], 'images', 'validation', 'ADE_val_00000001.jpg')
+    else:
+        images = osp.join(toy['coco'], 'val2017')
+        image = osp.join(images, sorted(os.listdir(images))[0])
+    result = dep.deploy(str(cfg), str(ckpt), image, str(tmp_path / 'deployed'), picture=False)
+    rows = dep.agreement(str(cfg), str(ckpt), [result.onnx_file], image, DEPLOY_SIZES[family],
+                         score_thr=0.0, checked=True)
+    for row in rows:
+        if family == 'mask2former':
+            assert row.pixels >= 0.999, row.line()
+            continue
+        assert row.instances == {'cascade': 20, 'dino': 30}[family], row.line()
+        assert row.matched >= 0.9 and row.max_score_diff < 1e-4, row.line()
+        if family == 'cascade':
+            assert row.mask_iou >= 0.9, row.line()
+
+
 def assert_demo_draws(tmp_path, cfg, ckpt, images):
     """tools/demo.py on the head's outputs: one picture per image, with something drawn."""
     import numpy as np
@@ -259,6 +292,7 @@ def test_trains_and_evaluates_on_toy_data(toy, tmp_path, family, key):
                 'dino': {'coco/bbox_mAP'}}[family]
     if key != 'svt_s':  # evaluated by the validation at the end of training
         assert expected <= set(val_metrics(work)), val_metrics(work)
+        assert_deploys_and_agrees(tmp_path, family, cfg, ckpt, toy)
         return
     with pytest.raises(AssertionError, match='no validation'):
         val_metrics(work)

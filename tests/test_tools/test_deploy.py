@@ -109,64 +109,31 @@ def test_deploy_command_detector_end_to_end_with_nms(toy, tmp_path, image):
 def _agree(cfg, ckpt, image, work, shapes, score_thr=0.0):
     result = dep.deploy(str(cfg), str(ckpt), image, str(work), picture=False)
     return dep.agreement(str(cfg), str(ckpt), [result.onnx_file], image, shapes,
-                         score_thr=score_thr)
+                         score_thr=score_thr, checked=True)
 
 
-# two-stage toys kept small: 100 proposals at test time (graph and PyTorch alike), 64 sampled
-# RoIs per stage in training (Cascade's 3 x 512 took 18 s an iteration on 2 cores)
-TWO_STAGE = 'model.update(test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100), ' \
-    'rcnn=dict(score_thr=0.0)))\n'
-
-
-@pytest.mark.parametrize('config,train_options', [
-    ('mask_rcnn_twins_svt_s_fpn_1x_coco.py', ['model.train_cfg.rcnn.sampler.num=64']),
-    ('cascade_mask_rcnn_twins_pcpvt_s_fpn_3x_ms_coco.py',
-     [f'model.train_cfg.rcnn.{i}.sampler.num=64' for i in range(3)]),
-])
-def test_instance_segmentation_masks_agree(toy, tmp_path, image, config, train_options):
-    """Mask R-CNN and Cascade Mask R-CNN (class-specific refinement: mmtwins' rewriter), with
-    RoIAlign as ONNX's RoiAlign (mmtwins' symbolic): boxes matched, masks by IoU."""
-    cfg = det_overlay(tmp_path, config, toy['coco'], masks=True, extra=TWO_STAGE)
+def test_mask_rcnn_boxes_and_masks_agree(toy, tmp_path, image):
+    """Mask R-CNN-SVT-S, RoIAlign as ONNX's RoiAlign (mmtwins' symbolic): boxes matched,
+    masks by IoU. (Cascade Mask R-CNN, DINO and Mask2Former deploy in
+    tests/test_configs/test_beyond_paper.py, after their toy training there.)"""
+    cfg = det_overlay(tmp_path, 'mask_rcnn_twins_svt_s_fpn_1x_coco.py', toy['coco'], masks=True,
+                      extra='model.update(test_cfg=dict(rpn=dict(nms_pre=300, max_per_img=100),'
+                            ' rcnn=dict(score_thr=0.0)))\n')
     ckpt = _train(cfg, tmp_path / 'train', ['--cfg-options', 'train_cfg.val_begin=2',
-                                            'model.train_cfg.rpn_proposal.max_per_img=200']
-                  + train_options)
+                                            'model.train_cfg.rcnn.sampler.num=64'])
     rows = _agree(cfg, ckpt, image, tmp_path / 'deployed', [(256, 256), (224, 320)])
     for row in rows:
         assert row.instances == 100 and row.matched >= 0.9, row.line()
         assert row.max_score_diff < 1e-4 and row.mask_iou >= 0.9, row.line()
 
 
-def test_dino_agrees(toy, tmp_path, image):
-    """DINO (deformable attention through ONNX's GridSample: mmtwins' symbolic); 100 queries
-    on the toy images (its 900 need more tokens than they give)."""
-    cfg = det_overlay(tmp_path, 'dino_4scale_twins_svt_s_12e_coco.py', toy['coco'],
-                      extra='model.update(num_queries=100, test_cfg=dict(max_per_img=100))\n')
-    ckpt = _train(cfg, tmp_path / 'train', ['--cfg-options', 'train_cfg.val_begin=2'])
-    rows = _agree(cfg, ckpt, image, tmp_path / 'deployed', [(160, 224), (224, 160)])
-    for row in rows:
-        assert row.instances == 100 and row.matched >= 0.9, row.line()
-        assert row.max_score_diff < 1e-4, row.line()
-
-
-@pytest.mark.parametrize('config,iters', [('fpn_twins_svt_s_ade20k.py', 2),
-                                          ('mask2former_twins_pcpvt_s_ade20k.py', 0)])
-def test_semantic_fpn_and_mask2former_agree(toy, tmp_path, config, iters):
-    """Semantic FPN (mmseg's Upsample sized in the graph by mmtwins) toy-trained; Mask2Former
-    (its masks sized by the traced input) with the weights it is built with."""
-    cfg = seg_overlay(tmp_path, config, toy['ade'], iters=max(iters, 1))
-    if iters:
-        ckpt = _train(cfg, tmp_path / 'train')
-    else:
-        from helpers.config_zoo import build
-        model = build(Config.fromfile(str(cfg)))
-        model.init_weights()
-        ckpt = tmp_path / 'random.pth'
-        torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
-    img = os.path.join(toy['ade'], 'images', 'validation',
-                       sorted(os.listdir(os.path.join(toy['ade'], 'images', 'validation')))[0])
+def test_semantic_fpn_agrees(toy, tmp_path):
+    """Semantic FPN-SVT-S toy-trained (mmseg's Upsample sized in the graph by mmtwins)."""
+    cfg = seg_overlay(tmp_path, 'fpn_twins_svt_s_ade20k.py', toy['ade'], iters=2)
+    ckpt = _train(cfg, tmp_path / 'train')
+    img = os.path.join(toy['ade'], 'images', 'validation', 'ADE_val_00000001.jpg')
     rows = _agree(cfg, ckpt, img, tmp_path / 'deployed', [(96, 160), (128, 96), (77, 141)])
-    assert [row.pixels for row in rows] == [pytest.approx(1.0, abs=1e-3)] * 3, \
-        [row.line() for row in rows]
+    assert all(row.pixels >= 0.999 for row in rows), [row.line() for row in rows]
 
 
 # --- refusals -------------------------------------------------------------------------------------
