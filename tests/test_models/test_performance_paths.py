@@ -53,7 +53,8 @@ def test_bf16_autocast_on_cpu_close_to_fp32():
 
 def test_one_attention_setting(monkeypatch):
     """attn_impl is one setting, resolved per call in one function: 'auto' holds the rules
-    (math on the CPU in half precision, SDPA otherwise), 'sdpa' and 'math' force a kernel;
+    (math on the CPU in half precision for short key sequences, SDPA otherwise), 'sdpa' and
+    'math' force a kernel;
     fused_attn is timm's spelling of it; nothing else chooses the kernel."""
     import torch.nn.functional as F
 
@@ -62,6 +63,12 @@ def test_one_attention_setting(monkeypatch):
     fp32, bf16 = torch.zeros(1), torch.zeros(1, dtype=torch.bfloat16)
     assert [resolve_attn_impl(i, fp32) for i in ATTN_IMPLS] == ['sdpa', 'sdpa', 'math']
     assert [resolve_attn_impl(i, bf16) for i in ATTN_IMPLS] == ['math', 'sdpa', 'math']
+    # by the keys' length: GSA's 1050 keys at 800x1344 take the fused kernel in bf16 too
+    from mmtwins.models.layers.attention import CPU_HALF_MATH_MAX_KEYS as most
+    q16 = torch.zeros(1, 1, 4, 8, dtype=torch.bfloat16)
+    keys = [torch.zeros(1, 1, n, 8, dtype=torch.bfloat16) for n in (49, most, most + 1, 1050)]
+    assert [resolve_attn_impl('auto', q16, k) for k in keys] == ['math', 'math', 'sdpa', 'sdpa']
+    assert resolve_attn_impl('auto', q16.float(), keys[0].float()) == 'sdpa'
     real, calls = F.scaled_dot_product_attention, []
     monkeypatch.setattr(F, 'scaled_dot_product_attention',
                         lambda *a, **k: calls.append(a[0].dtype) or real(*a, **k))

@@ -7,8 +7,8 @@ Both compute attention through :func:`attention`, whose kernel is one setting,
   memory-efficient or cuDNN kernels);
 * ``'math'``: explicit matmul + softmax (the reference path; what FLOP counting and
   exporters that rewrite SDPA need);
-* ``'auto'`` (default): ``'sdpa'``, except on the CPU in half precision, where ``'math'`` is
-  faster.
+* ``'auto'`` (default): ``'sdpa'``, except on the CPU in half precision for short key
+  sequences (LSA windows, GSA at common crop sizes), where ``'math'`` is faster.
 
 A new kernel is a new name in :data:`ATTN_IMPLS`, its rule in :func:`resolve_attn_impl` and
 its branch in :func:`attention`.
@@ -50,10 +50,19 @@ def attn_impl_setting(attn_impl: Optional[str] = None, fused_attn: Optional[bool
     return attn_impl
 
 
-def resolve_attn_impl(attn_impl: str, q: Tensor) -> str:
-    """The kernel (``'sdpa'`` or ``'math'``) that runs attention on ``q`` under the setting
-    ``attn_impl``. ``'auto'``: ``'math'`` on the CPU in half precision (bf16 autocast), where
-    torch's CPU flash-attention kernel is slower for Twins' short key sequences, else
+#: on the CPU in half precision, the longest key sequence for which ``'auto'`` takes the
+#: explicit path: measured in bf16 on 2 cores of an AMD EPYC with AVX512-BF16 (2026-12-05),
+#: matmul + softmax took 0.5-0.7x of torch's fused kernel's time for 49 keys (LSA windows) and
+#: 256-384 (GSA at 512x512), and 1.9-2.0x for 512-1050 (GSA at 800x1344), whatever the
+#: number of queries
+CPU_HALF_MATH_MAX_KEYS = 384
+
+
+def resolve_attn_impl(attn_impl: str, q: Tensor, k: Optional[Tensor] = None) -> str:
+    """The kernel (``'sdpa'`` or ``'math'``) that runs attention of ``q`` over keys ``k``
+    under the setting ``attn_impl``. ``'auto'``: on the CPU in half precision (bf16
+    autocast), ``'math'`` for key sequences of up to :data:`CPU_HALF_MATH_MAX_KEYS` (where
+    torch's CPU flash-attention kernel is slower) and ``'sdpa'`` for longer ones; elsewhere
     ``'sdpa'``. While the model is traced for export, ``'math'`` whatever the setting: its
     matmuls, softmax and boolean mask export as plain ONNX ops, where exporting SDPA with a
     boolean mask fails in mmdeploy's rewriter of it."""
@@ -62,7 +71,8 @@ def resolve_attn_impl(attn_impl: str, q: Tensor) -> str:
     if attn_impl != 'auto':
         return attn_impl
     if q.device.type == 'cpu' and q.dtype in (torch.bfloat16, torch.float16):
-        return 'math'
+        # (without ``k``: the short-sequence rule)
+        return 'math' if k is None or k.shape[-2] <= CPU_HALF_MATH_MAX_KEYS else 'sdpa'
     return 'sdpa'
 
 
@@ -77,7 +87,7 @@ def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = Non
         dropout_p: dropout on the attention weights (pass 0 in eval mode).
         attn_impl: one of :data:`ATTN_IMPLS`, resolved by :func:`resolve_attn_impl`.
     """
-    if resolve_attn_impl(attn_impl, q) == 'sdpa':
+    if resolve_attn_impl(attn_impl, q, k) == 'sdpa':
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
     attn = (q * (q.shape[-1] ** -0.5)) @ k.transpose(-2, -1)  # (..., L, S)
     if attn_mask is not None:
