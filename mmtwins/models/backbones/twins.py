@@ -392,7 +392,8 @@ _DOC = """{title}
         fused_attn: timm's spelling of ``attn_impl``: False is ``'math'`` (matmul-softmax),
             True ``'auto'``.
         attn_impl: the attention kernel: ``'auto'`` (default: ``scaled_dot_product_attention``,
-            matmul-softmax on the CPU in half precision), ``'sdpa'`` or ``'math'``.
+            matmul-softmax on the CPU in half precision for short key sequences),
+            ``'sdpa'`` or ``'math'``.
         norm_eps: eps of the block and stage-output LayerNorms: 1e-6 as the official code
             and timm; mmseg's implementation (and its trained checkpoints) uses 1e-5.
             ``norm_cfg``'s eps, when given, sets it; an explicit ``norm_eps`` that disagrees
