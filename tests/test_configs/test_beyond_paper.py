@@ -11,12 +11,11 @@ import json
 import math
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
 import torch
-from helpers import REPO_ROOT, scalars, tool
+from helpers import REPO_ROOT, run_two_processes, scalars, tool
 from helpers.config_zoo import CONFIG_DIR, ZOO, build, config_names
 from helpers.toy_overlays import det_overlay, seg_overlay
 from mmengine.config import Config
@@ -217,8 +216,8 @@ def train(cfg, work, family, key):
     # Mask2Former averages its mask and class losses over all processes' targets
     # (reduce_mean): trained by tools/dist_train.sh on 2 CPU processes (gloo)
     env = dict(os.environ, PORT='29661', PYTHON=sys.executable)
-    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2'] + args, cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=900)
+    proc = run_two_processes(['bash', 'tools/dist_train.sh', str(cfg), '2'] + args, work,
+                             cwd=REPO_ROOT, env=env, timeout=900)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
     assert 'Distributed training: True' in log and 'GPU number: 2' in log

@@ -8,7 +8,7 @@ import time
 
 import pytest
 import torch
-from helpers import REPO_ROOT, run_python, run_scalars, scalars, tool
+from helpers import REPO_ROOT, run_python, run_scalars, run_two_processes, scalars, tool
 from helpers.toy_overlays import det_overlay, seg_overlay
 from mmengine.fileio import get_file_backend
 
@@ -148,9 +148,8 @@ def test_two_process_training_keeps_ranks_identical(toy, tmp_path):
     work = tmp_path / 'work'
     env = dict(os.environ, PORT='29641', PYTHON=sys.executable,
                PYTHONPATH=os.path.join(REPO_ROOT, 'tests', 'scripts'))
-    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
-                           str(work)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = run_two_processes(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
+                              str(work)], work, cwd=REPO_ROOT, env=env, timeout=600)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
     ranks = [torch.load(work / f'rank{r}_weights.pth', weights_only=True) for r in (0, 1)]
     assert ranks[0].keys() == ranks[1].keys() and len(ranks[0]) > 100

@@ -11,7 +11,8 @@ import subprocess
 import sys
 
 import pytest
-from helpers import REPO_ROOT, run_python, save_code_executing_checkpoint, scalars, tool
+from helpers import (REPO_ROOT, run_python, run_two_processes, save_code_executing_checkpoint,
+                     scalars, tool)
 from helpers.http_server import CheckpointServer
 from helpers.toy_overlays import det_overlay, seg_overlay
 
@@ -155,9 +156,8 @@ def test_dist_train_two_cpu_processes(toy, tmp_path):
     cfg = seg_overlay(tmp_path, 'fpn_twins_pcpvt_s_ade20k.py', toy['ade'], iters=2)
     work = tmp_path / 'work'
     env = dict(os.environ, PORT='29637', PYTHON=sys.executable)
-    proc = subprocess.run(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
-                           str(work)], cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                          timeout=600)
+    proc = run_two_processes(['bash', 'tools/dist_train.sh', str(cfg), '2', '--work-dir',
+                              str(work)], work, cwd=REPO_ROOT, env=env, timeout=600)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-5000:]
     assert 'Distributed training: True' in log and 'GPU number: 2' in log

@@ -6,7 +6,7 @@ import sys
 import zipfile
 
 import pytest
-from helpers import REPO_ROOT, run_python
+from helpers import REPO_ROOT, run_python, run_two_processes
 from helpers.toy_overlays import seg_overlay
 from mmengine.config import Config
 
@@ -46,9 +46,9 @@ def test_user_project_trains_from_its_own_directory(project, launcher):
     work = root / f'work_{launcher}'
     if launcher == 'dist_sh':  # 2 CPU processes (gloo), started from the user's directory
         env = dict(os.environ, PORT='29643', PYTHON=sys.executable)
-        proc = subprocess.run(['bash', os.path.join(REPO_ROOT, 'tools', 'dist_train.sh'),
-                               cfg.name, '2', '--work-dir', str(work)], cwd=str(root), env=env,
-                              capture_output=True, text=True, timeout=600)
+        proc = run_two_processes(['bash', os.path.join(REPO_ROOT, 'tools', 'dist_train.sh'),
+                                  cfg.name, '2', '--work-dir', str(work)], work, cwd=str(root),
+                                 env=env, timeout=600)
         log = proc.stdout + proc.stderr
         assert proc.returncode == 0, log[-5000:]
         assert 'Distributed training: True' in log and 'GPU number: 2' in log
