@@ -11,7 +11,7 @@ import re
 import numpy as np
 import pytest
 import torch
-from helpers import REPO_ROOT, run_python, tool
+from helpers import REPO_ROOT, run_python, save_code_executing_checkpoint, tool
 from helpers.toy_overlays import det_overlay, seg_overlay
 
 if os.environ.get('MMTWINS_DEPLOY') == '1':
@@ -149,6 +149,21 @@ def test_deploy_refuses_a_checkpoint_that_does_not_fit(toy, tmp_path, image):
     assert proc.returncode == 1, proc.stderr
     assert 'does not fit the model' in proc.stderr and 'Traceback' not in proc.stderr
     assert not (tmp_path / 'w' / 'end2end.onnx').exists()
+
+
+def test_deploy_refuses_a_code_executing_checkpoint(tmp_path):
+    """The deploy door reads with mmtwins' safe reader before mmdeploy sees the file: refused,
+    its code never runs, nothing exported."""
+    from PIL import Image
+    image = tmp_path / 'img.png'
+    Image.new('RGB', (64, 48)).save(image)
+    marker = tmp_path / 'pwned'
+    ckpt = tmp_path / 'evil.pth'
+    save_code_executing_checkpoint(ckpt, marker, state_dict={})
+    proc = run_python([DEPLOY, QUICKSTART, str(ckpt), str(image), '--work-dir',
+                       str(tmp_path / 'w')])
+    assert proc.returncode == 1 and 'refusing to load' in proc.stderr, proc.stderr[-2000:]
+    assert not marker.exists() and not (tmp_path / 'w' / 'end2end.onnx').exists()
 
 
 def test_deploy_without_mmdeploy_says_how_to_install(tmp_path):
