@@ -13,15 +13,31 @@ def timm_available():
     return True
 
 
+#: the implementation each peer is timed and checked against: timm's Twins (the classifier's)
+#: has no stage norms, so its column compares it with mmtwins built the same way
+REFERENCE = {'mmseg': 'mmtwins', 'timm': 'mmtwins~timm'}
+
+
+def like_timm(ours):
+    """mmtwins' backbone as timm's network: the same variant and weights, without the
+    per-stage LayerNorms (timm's Twins norms no stage map, and each stage takes the previous
+    one's un-normed map), so that timm's column times the same network."""
+    twin = type(ours)(arch=ours.arch_name, norm_after_stage=False, with_cp=ours.with_cp,
+                      attn_impl=ours.attn_impl, norm_eps=ours.norm_eps)
+    keep = twin.state_dict()
+    twin.load_state_dict({k: v for k, v in ours.state_dict().items() if k in keep})
+    return twin.to(next(ours.parameters()).device)
+
+
 def build_timm(variant, ours, device):
-    """timm's Twins of the same variant, with ``ours``' weights; its forward returns the
-    four stage maps, as ours does."""
+    """timm's Twins of the same variant with the weights of ``like_timm(ours)``; its forward
+    returns the four stage maps (un-normed, as timm computes them)."""
     import timm
 
     from mmtwins.checkpoint import rename_key
     from mmtwins.variants import VARIANTS as INFO
     model = timm.create_model(INFO[variant].timm, pretrained=False, num_classes=0)
-    ours_sd = ours.state_dict()
+    ours_sd = like_timm(ours).state_dict()
     # ours' weights under timm's names (timm's layout is the official one)
     theirs_sd, unmapped = {}, []
     for key, value in model.state_dict().items():
@@ -76,15 +92,16 @@ def build_pair(variant, device, with_cp=False, need_mmseg=True):
 
 def check_same_weights(models, device, tol=1e-3):
     """Run every implementation on one 224x224 image (no window padding anywhere) before
-    timing: each peer's four stage maps must equal ours to ``tol`` of the largest value, so
-    that the rows time the same network with the same weights. Returns ``{peer: diff}``."""
+    timing: each peer's four stage maps must equal those of its mmtwins reference
+    (:data:`REFERENCE`) to ``tol`` of the largest value, so that the rows time the same
+    network with the same weights. Returns ``{peer: diff}``."""
     x = torch.randn(1, 3, 224, 224, device=device)
     with torch.no_grad():
-        want = [o.float() for o in models['mmtwins'].eval()(x)]
         diffs = {}
         for name, model in models.items():
-            if name == 'mmtwins' or model is None:
+            if name.startswith('mmtwins') or model is None:
                 continue
+            want = [o.float() for o in models[REFERENCE.get(name, 'mmtwins')].eval()(x)]
             got = [o.float() for o in model.eval()(x)]
             diffs[name] = max(float((g - w).abs().max() / w.abs().max())
                               for g, w in zip(got, want))
@@ -97,11 +114,14 @@ def check_same_weights(models, device, tol=1e-3):
 
 
 def build_impl(impl, variant, device):
-    """One benchmarked backbone: 'mmtwins', 'mmtwins+cp' (with_cp), 'mmseg' or 'timm'."""
+    """One benchmarked backbone: 'mmtwins', 'mmtwins+cp' (with_cp), 'mmtwins~timm'
+    (:func:`like_timm`), 'mmseg' or 'timm'."""
     ours, theirs = build_pair(variant, device, with_cp=impl == 'mmtwins+cp',
                               need_mmseg=impl == 'mmseg')
     if impl == 'mmseg':
         return theirs
     if impl == 'timm':
         return build_timm(variant, ours, device)
+    if impl == 'mmtwins~timm':
+        return like_timm(ours)
     return ours

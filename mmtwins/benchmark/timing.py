@@ -78,3 +78,39 @@ def infer_fn(model, x, dtype='fp32'):
         with torch.no_grad(), autocast(x.device.type, dtype):
             model(x)
     return run
+
+
+#: the kinds of work a profile's time is sorted into, by aten op name (first match wins)
+TIME_KINDS = (
+    ('attention', ('scaled_dot_product', 'flash_attention', 'efficient_attention',
+                   'cudnn_attention', 'softmax')),
+    ('matmul', ('addmm', 'aten::mm', 'bmm', 'aten::matmul', 'aten::linear')),
+    ('conv', ('convolution',)),
+    ('copies', ('copy_', 'aten::cat', 'pad', 'clone', 'contiguous', 'fill_', 'zero_')),
+    ('elementwise', ('layer_norm', 'gelu', 'aten::add', 'aten::mul', 'aten::sum',
+                          'aten::div', 'aten::mean', 'threshold')),
+)
+
+
+def time_shares(fn, device):
+    """Run ``fn`` once under torch's profiler; the share of its operator time spent in each
+    of :data:`TIME_KINDS` (plus 'other'), by each operator's own (self) time."""
+    from torch.profiler import ProfilerActivity, profile
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == 'cuda' else [])
+    with profile(activities=activities) as prof:
+        fn()
+        sync(device)
+    shares = {kind: 0.0 for kind, _ in TIME_KINDS}
+    shares['other'] = 0.0
+    for event in prof.key_averages():
+        spent = (event.self_device_time_total if device == 'cuda'
+                 else event.self_cpu_time_total)
+        kind = next((k for k, names in TIME_KINDS if any(n in event.key for n in names)),
+                    'other')
+        shares[kind] += spent
+    total = sum(shares.values()) or 1.0
+    return {kind: spent / total for kind, spent in shares.items()}
+
+
+def format_shares(shares):
+    return ', '.join(f'{kind} {100 * share:.0f}%' for kind, share in shares.items())

@@ -129,6 +129,45 @@ def attention_flops_224(settings) -> int:
     return total
 
 
+def test_cpu_mlp_runs_in_token_blocks(monkeypatch):
+    """On the CPU, a large token map runs the MLP in blocks of tokens (each block's hidden
+    activations reused from the heap instead of a fresh mapping of the whole map's): outputs
+    and gradients equal the MLP on all tokens at once. Small maps, and traced models, run it
+    whole."""
+    import sys
+
+    from mmtwins.models.layers import Mlp
+    mlp_mod = sys.modules['mmtwins.models.layers.mlp']
+    model = tiny().train()
+    x = torch.randn(2, 3, 64, 96)
+    calls = []
+    for m in model.modules():
+        if isinstance(m, Mlp):
+            m.fc1.register_forward_hook(lambda mod, args, out: calls.append(args[0].shape))
+
+    def run():
+        model.zero_grad(set_to_none=True)
+        calls.clear()
+        outs = model(x)
+        sum(o.pow(2).mean() for o in outs).backward()
+        return [o.detach() for o in outs] + [p.grad.clone() for p in model.parameters()]
+    whole = run()
+    n_mlps = len(calls)
+    # blocks of max(256, 4096 // (hidden * 4)) = 256 tokens: stage 1's 2 x 16 x 24 = 768
+    # tokens run in 3 blocks, later stages (below 2 blocks' worth) whole
+    monkeypatch.setattr(mlp_mod, 'CPU_MLP_CHUNK_BYTES', 4096)
+    in_blocks = run()
+    assert len(calls) > n_mlps and (256, TINY_SVT['embed_dims'][0]) in calls
+    for a, b in zip(whole, in_blocks):
+        # tolerance: weight gradients summed over blocks in another order
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6)
+    calls.clear()
+    tokens = torch.randn(2, 384, TINY_SVT['embed_dims'][0])
+    with torch.no_grad():
+        torch.jit.trace(model.stages[0].blocks[0].mlp, tokens, check_trace=False)
+    assert len(calls) == 1  # traced for export: one graph for any size
+
+
 @pytest.mark.parametrize('cls,arch,paper', [(TwinsSVT, 'small', 2.9), (TwinsPCPVT, 'small', 3.7),
                                             (TwinsSVT, 'base', 8.6)])
 def test_backbone_flops_match_paper_at_224(cls, arch, paper):
@@ -164,7 +203,7 @@ def test_benchmark_tool_runs(tmp_path):
     proc = run_python(['tools/analysis/benchmark.py', '--variants', 'svt_s', '--infer-sizes',
                        '64x64', '--train-sizes', '64x64', '--repeats', '1', '--warmup', '0',
                        '--train-batch', '1', '--dtypes', 'fp32', 'bf16', '--peers', 'mmseg',
-                       '--json', str(out_json)])
+                       '--profile', '--json', str(out_json)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert 'measured fp32 matmul' in out and 'measured bf16 matmul' in out
@@ -174,8 +213,8 @@ def test_benchmark_tool_runs(tmp_path):
     for dtype in ('fp32', 'bf16'):
         assert re.search(rf'svt_s\s+{dtype}\s+infer 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x\s+'
                          r'[\d.]+ GFLOP/s = \d+% of matmul', out)
-        assert re.search(rf'svt_s\s+{dtype}\s+train 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x',
-                         out)
+        assert re.search(rf'svt_s\s+{dtype}\s+train 1x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+[\d.]+x\s+'
+                         r'[\d.]+ GFLOP/s = \d+% of matmul', out)
         assert re.search(rf'svt_s\s+{dtype}\s+peak memory\s+\d+MB\s+\d+MB\s+[\d.]+x\s+'
                          r'with_cp: \d+MB', out)
     results = json.loads(out_json.read_text())
@@ -183,6 +222,30 @@ def test_benchmark_tool_runs(tmp_path):
     rows = results['variants']['svt_s']
     assert rows['bf16 infer 64x64']['mmtwins'] > 0 and rows['fp32 train 64x64']['mmseg'] > 0
     assert rows['bf16 train 64x64 peak memory']['mmtwins+cp'] > 0
+    # --profile: where the time went, under every row
+    assert out.count("mmtwins' time: attention") == 4
+    for name in ('fp32 infer 64x64', 'bf16 train 64x64'):
+        shares = rows[name]['time_shares']
+        assert shares['matmul'] > 0.1 and abs(sum(shares.values()) - 1) < 1e-6
+
+
+def test_benchmark_times_timm_against_mmtwins_built_as_timm():
+    """timm's Twins has no stage norms (each stage takes the previous one's un-normed map):
+    its column is timed against mmtwins built the same way, holding the same weights."""
+    from mmtwins.benchmark import peers as bench
+    from mmtwins.models import TwinsSVT
+    ours, _ = bench.build_pair('svt_s', 'cpu', need_mmseg=False)
+    twin = bench.like_timm(ours)
+    assert all(stage.norm is None for stage in twin.stages)
+    assert all(stage.norm is not None for stage in ours.stages)
+    plain = TwinsSVT(arch='small', norm_after_stage=False)
+    plain.load_state_dict({k: v for k, v in ours.state_dict().items()
+                           if k in plain.state_dict()})
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        for a, b in zip(plain.eval()(x), twin.eval()(x)):
+            torch.testing.assert_close(b, a, rtol=0, atol=0)
+    assert bench.REFERENCE == {'mmseg': 'mmtwins', 'timm': 'mmtwins~timm'}
 
 
 def test_benchmark_refuses_peers_with_other_weights():

@@ -28,11 +28,11 @@ import time
 import torch
 
 from mmtwins.benchmark.memory import cuda_peak, peak_memory
-from mmtwins.benchmark.peers import (VARIANTS, build_pair, build_timm, check_same_weights,
-                                     timm_available)
+from mmtwins.benchmark.peers import (REFERENCE, VARIANTS, build_pair, build_timm,
+                                     check_same_weights, like_timm, timm_available)
 from mmtwins.benchmark.segmentor import config_iteration, segmentor_paths
-from mmtwins.benchmark.timing import (DTYPES, infer_fn, interleaved, matmul_gflops, parse_size,
-                                      train_step_fn)
+from mmtwins.benchmark.timing import (DTYPES, format_shares, infer_fn, interleaved,
+                                      matmul_gflops, parse_size, time_shares, train_step_fn)
 
 #: the whole-segmentor rows' config
 UPERNET = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
@@ -55,6 +55,9 @@ def main(argv=None):
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=7)
     parser.add_argument('--no-memory', action='store_true', help='skip peak memory')
+    parser.add_argument('--profile', action='store_true',
+                        help='under each row, where mmtwins\' time goes (torch profiler: '
+                        'matmul, attention, conv, copies, elementwise ops, other)')
     parser.add_argument('--config-iter', action='store_true',
                         help='also time one UPerNet SVT-S training iteration, ours vs mmseg')
     parser.add_argument('--config-crop', default='512x512')
@@ -94,31 +97,48 @@ def main(argv=None):
     print()
     results = dict(matmul_gflops=peaks, device=device, hardware=hardware, peers=peers,
                    variants={})
-    header = (f'{"variant":8s} {"prec":4s} {"workload":22s} {"mmtwins":>9s} '
-              + ''.join(f'{p:>9s} ' for p in peers)
+
+    def ours_columns():
+        # timm's column is timed against mmtwins built as timm's network (peers.like_timm)
+        return ['mmtwins'] + (['mmtwins~timm'] if 'timm' in peers else [])
+
+    header = (f'{"variant":8s} {"prec":4s} {"workload":22s} '
+              + ''.join(f'{c:>12s} ' for c in ours_columns() + peers)
               + ''.join(f'{"/" + p:>7s} ' for p in peers))
     if not args.only_segmentor:
         print(header)
         print('-' * len(header))
+        if 'timm' in peers:
+            print('(mmtwins~timm: mmtwins without stage norms, as timm\'s Twins; /timm is timm '
+                  'over mmtwins~timm, /mmseg mmseg over mmtwins)')
 
     def row(variant, dtype, workload, t, extra=''):
-        cells = f'{t["mmtwins"] * 1e3:7.1f}ms ' + ''.join(
-            f'{t[p] * 1e3:7.1f}ms ' for p in peers) + ''.join(
-            f'{t[p] / t["mmtwins"]:6.2f}x ' for p in peers)
+        cells = ''.join(f'{t[c] * 1e3:10.1f}ms ' for c in ours_columns() + peers) + ''.join(
+            f'{t[p] / t[REFERENCE[p]]:6.2f}x ' for p in peers)
         print(f'{variant:8s} {dtype:4s} {workload:22s} {cells}{extra}', flush=True)
+
+    def profile_row(result, fn):
+        result['time_shares'] = time_shares(fn, device)
+        print(f'{"":36s}mmtwins\' time: {format_shares(result["time_shares"])}', flush=True)
+
+    def share(flops, seconds, dtype):
+        gflops = flops / seconds / 1e9
+        return gflops, (f'{gflops:.0f} GFLOP/s = {100 * gflops / peaks[dtype]:.0f}% of '
+                        f'matmul ({flops / 1e9:.1f} GFLOP)')
 
     for variant in ([] if args.only_segmentor else args.variants):
         ours, mmseg_model = build_pair(variant, device, need_mmseg='mmseg' in peers)
         models = dict(mmtwins=ours, mmseg=mmseg_model)
         if 'timm' in peers:
             try:
+                models['mmtwins~timm'] = like_timm(ours)
                 models['timm'] = build_timm(variant, ours, device)
             except Exception as err:  # e.g. a timm without forward_intermediates
                 if args.peers:
                     raise
                 print(f'timm left out: {type(err).__name__}: {err}')
                 peers = [p for p in peers if p != 'timm']
-        diffs = check_same_weights({n: models.get(n) for n in ['mmtwins'] + peers}, device)
+        diffs = check_same_weights({n: models.get(n) for n in ours_columns() + peers}, device)
         print(f'{variant}: same weights, outputs at 224x224 agree with mmtwins\' to '
               + ', '.join(f'{n} {d:.1e}' for n, d in diffs.items())
               + ' (largest difference / largest value)', flush=True)
@@ -127,36 +147,42 @@ def main(argv=None):
             for size in args.infer_sizes:
                 h, w = parse_size(size)
                 x = torch.randn(args.infer_batch, 3, h, w, device=device)
-                fns = {name: infer_fn(models[name], x, dtype) for name in ['mmtwins'] + peers}
+                fns = {name: infer_fn(models[name], x, dtype)
+                       for name in ours_columns() + peers}
                 t = interleaved(fns, device, args.warmup, args.repeats)
                 flops = count_flops(lambda: ours.eval()(x), ours)['total']
-                gflops = flops / t['mmtwins'] / 1e9
+                gflops, extra = share(flops, t['mmtwins'], dtype)
                 res[f'{dtype} infer {size}'] = dict(t, flops=flops, gflops=gflops)
-                extra = (f'{gflops:.0f} GFLOP/s = {100 * gflops / peaks[dtype]:.0f}% of '
-                         f'matmul ({flops / 1e9:.1f} GFLOP)')
                 row(variant, dtype, f'infer {args.infer_batch}x3x{size}', t, extra)
+                if args.profile:
+                    profile_row(res[f'{dtype} infer {size}'], fns['mmtwins'])
             for size in args.train_sizes:
                 h, w = parse_size(size)
                 x = torch.randn(args.train_batch, 3, h, w, device=device)
                 fns = {name: train_step_fn(models[name], x, dtype)
-                       for name in ['mmtwins'] + peers}
+                       for name in ours_columns() + peers}
                 t = interleaved(fns, device, 1, max(3, args.repeats // 2))
-                res[f'{dtype} train {size}'] = t
-                row(variant, dtype, f'train {args.train_batch}x3x{size}', t)
+                # forward + backward: the backward's matmuls are about twice the forward's
+                # (the gradients of inputs and of weights)
+                flops = 3 * count_flops(lambda: ours.eval()(x), ours)['total']
+                gflops, extra = share(flops, t['mmtwins'], dtype)
+                res[f'{dtype} train {size}'] = dict(t, flops=flops, gflops=gflops)
+                row(variant, dtype, f'train {args.train_batch}x3x{size}', t, extra)
+                if args.profile:
+                    profile_row(res[f'{dtype} train {size}'], fns['mmtwins'])
                 if args.no_memory:
                     continue
                 if device == 'cuda':  # in-process: the timed models stay where they are
                     mem = {name: cuda_peak(models[name], x, dtype)
-                           for name in ['mmtwins'] + peers}
+                           for name in ours_columns() + peers}
                     mem['mmtwins+cp'] = peak_memory('mmtwins+cp', variant, size,
                                                     args.train_batch, device, dtype)
                 else:
-                    mem = {impl: peak_memory(impl, variant, size, args.train_batch, device,
-                                             dtype) for impl in ['mmtwins', 'mmtwins+cp'] + peers}
+                    mem = {impl: peak_memory(impl, variant, size, args.train_batch, device, dtype)
+                           for impl in ours_columns() + ['mmtwins+cp'] + peers}
                 res[f'{dtype} train {size} peak memory'] = mem
-                cells = f'{mem["mmtwins"] / 2**20:7.0f}MB ' + ''.join(
-                    f'{mem[p] / 2**20:7.0f}MB ' for p in peers) + ''.join(
-                    f'{mem["mmtwins"] / mem[p]:6.2f}x ' for p in peers)
+                cells = ''.join(f'{mem[c] / 2**20:10.0f}MB ' for c in ours_columns() + peers) \
+                    + ''.join(f'{mem[REFERENCE[p]] / mem[p]:6.2f}x ' for p in peers)
                 print(f'{variant:8s} {dtype:4s} {"  peak memory":22s} {cells}with_cp: '
                       f'{mem["mmtwins+cp"] / 2**20:.0f}MB', flush=True)
         models = ours = mmseg_model = None
