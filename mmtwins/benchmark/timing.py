@@ -88,7 +88,7 @@ TIME_KINDS = (
     ('conv', ('convolution',)),
     ('copies', ('copy_', 'aten::cat', 'pad', 'clone', 'contiguous', 'fill_', 'zero_')),
     ('elementwise', ('layer_norm', 'gelu', 'aten::add', 'aten::mul', 'aten::sum',
-                          'aten::div', 'aten::mean', 'threshold')),
+                     'aten::div', 'aten::mean', 'threshold')),
 )
 
 

@@ -31,8 +31,8 @@ from mmtwins.benchmark.memory import cuda_peak, peak_memory
 from mmtwins.benchmark.peers import (REFERENCE, VARIANTS, build_pair, build_timm,
                                      check_same_weights, like_timm, timm_available)
 from mmtwins.benchmark.segmentor import config_iteration, segmentor_paths
-from mmtwins.benchmark.timing import (DTYPES, format_shares, infer_fn, interleaved,
-                                      matmul_gflops, parse_size, time_shares, train_step_fn)
+from mmtwins.benchmark.timing import (DTYPES, format_shares, infer_fn, interleaved, matmul_gflops,
+                                      parse_size, time_shares, train_step_fn)
 
 #: the whole-segmentor rows' config
 UPERNET = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
