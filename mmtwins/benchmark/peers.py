@@ -29,15 +29,16 @@ def like_timm(ours):
     return twin.to(next(ours.parameters()).device)
 
 
-def build_timm(variant, ours, device):
-    """timm's Twins of the same variant with the weights of ``like_timm(ours)``; its forward
-    returns the four stage maps (un-normed, as timm computes them)."""
+def build_timm(variant, twin, device):
+    """timm's Twins of the same variant with the weights of ``twin`` (mmtwins' backbone built
+    by :func:`like_timm`); its forward returns the four stage maps (un-normed, as timm
+    computes them)."""
     import timm
 
     from mmtwins.checkpoint import rename_key
     from mmtwins.variants import VARIANTS as INFO
     model = timm.create_model(INFO[variant].timm, pretrained=False, num_classes=0)
-    ours_sd = like_timm(ours).state_dict()
+    ours_sd = twin.state_dict()
     # ours' weights under timm's names (timm's layout is the official one)
     theirs_sd, unmapped = {}, []
     for key, value in model.state_dict().items():
@@ -97,11 +98,14 @@ def check_same_weights(models, device, tol=1e-3):
     network with the same weights. Returns ``{peer: diff}``."""
     x = torch.randn(1, 3, 224, 224, device=device)
     with torch.no_grad():
-        diffs = {}
+        wanted, diffs = {}, {}
         for name, model in models.items():
             if name.startswith('mmtwins') or model is None:
                 continue
-            want = [o.float() for o in models[REFERENCE.get(name, 'mmtwins')].eval()(x)]
+            ref = REFERENCE.get(name, 'mmtwins')
+            if ref not in wanted:
+                wanted[ref] = [o.float() for o in models[ref].eval()(x)]
+            want = wanted[ref]
             got = [o.float() for o in model.eval()(x)]
             diffs[name] = max(float((g - w).abs().max() / w.abs().max())
                               for g, w in zip(got, want))
@@ -121,7 +125,7 @@ def build_impl(impl, variant, device):
     if impl == 'mmseg':
         return theirs
     if impl == 'timm':
-        return build_timm(variant, ours, device)
+        return build_timm(variant, like_timm(ours), device)
     if impl == 'mmtwins~timm':
         return like_timm(ours)
     return ours

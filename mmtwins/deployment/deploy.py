@@ -104,12 +104,10 @@ def deploy(config: str, checkpoint: str, image: str, work_dir: str,
         raise InputNotFoundError(f'deploy config not found: {deploy_cfg}')
     check_checkpoint(config, checkpoint)
     os.makedirs(work_dir, exist_ok=True)
-    dcfg = load_config(deploy_cfg)[0]
-    save_file = get_onnx_config(dcfg)['save_file']
-    torch2onnx(image, work_dir, save_file, deploy_cfg, model_cfg, checkpoint, device)
-    onnx_file = osp.join(work_dir, save_file)
-    result = Deployed(work_dir, onnx_file, deploy_cfg,
-                      outputs=list(get_onnx_config(dcfg)['output_names']))
+    onnx_cfg = get_onnx_config(load_config(deploy_cfg)[0])
+    torch2onnx(image, work_dir, onnx_cfg['save_file'], deploy_cfg, model_cfg, checkpoint, device)
+    onnx_file = osp.join(work_dir, onnx_cfg['save_file'])
+    result = Deployed(work_dir, onnx_file, deploy_cfg, outputs=list(onnx_cfg['output_names']))
     result.export_shape = _pipeline_shape(model_cfg, deploy_cfg, image)
     if picture:
         visualize_model(model_cfg, deploy_cfg, [onnx_file], image, device,
@@ -188,16 +186,6 @@ class Agreement:
         return text
 
 
-def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``(N, 4)`` x ``(M, 4)`` xyxy boxes -> ``(N, M)`` IoU."""
-    lt = torch.max(a[:, None, :2], b[None, :, :2])
-    rb = torch.min(a[:, None, 2:], b[None, :, 2:])
-    inter = (rb - lt).clamp(min=0).prod(-1)
-    area_a = (a[:, 2:] - a[:, :2]).clamp(min=0).prod(-1)
-    area_b = (b[:, 2:] - b[:, :2]).clamp(min=0).prod(-1)
-    return inter / (area_a[:, None] + area_b[None, :] - inter).clamp(min=1e-9)
-
-
 def mask_iou(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.bool(), b.bool()
     union = (a | b).sum()
@@ -214,9 +202,9 @@ def compare_instances(want, got, shape, score_thr: float = 0.05,
         return result
     w_boxes, w_scores, w_labels = want.bboxes[keep], want.scores[keep], want.labels[keep]
     w_masks = want.masks[keep] if 'masks' in want else None
-    ious = box_iou(w_boxes.float(), got.bboxes.float()) if len(got) else \
-        torch.zeros(len(w_boxes), 0)
-    ious[:, :][w_labels[:, None] != got.labels[None, :]] = 0
+    from mmdet.structures.bbox import bbox_overlaps
+    ious = bbox_overlaps(w_boxes.float(), got.bboxes.float())  # (N, M); (N, 0) when M = 0
+    ious[w_labels[:, None] != got.labels[None, :]] = 0
     used, matched_ious, score_diffs, mask_ious = set(), [], [], []
     for i in torch.argsort(w_scores, descending=True).tolist():
         row = ious[i].clone()

@@ -132,7 +132,7 @@ def main(argv=None):
         if 'timm' in peers:
             try:
                 models['mmtwins~timm'] = like_timm(ours)
-                models['timm'] = build_timm(variant, ours, device)
+                models['timm'] = build_timm(variant, models['mmtwins~timm'], device)
             except Exception as err:  # e.g. a timm without forward_intermediates
                 if args.peers:
                     raise
@@ -143,6 +143,12 @@ def main(argv=None):
               + ', '.join(f'{n} {d:.1e}' for n, d in diffs.items())
               + ' (largest difference / largest value)', flush=True)
         res = results['variants'][variant] = {'same_weights_max_rel_diff': diffs}
+        flops_at = {}  # input shape -> the forward's FLOPs (the same in every precision)
+
+        def forward_flops(x):
+            if x.shape not in flops_at:
+                flops_at[x.shape] = count_flops(lambda: ours.eval()(x), ours)['total']
+            return flops_at[x.shape]
         for dtype in args.dtypes:
             for size in args.infer_sizes:
                 h, w = parse_size(size)
@@ -150,7 +156,7 @@ def main(argv=None):
                 fns = {name: infer_fn(models[name], x, dtype)
                        for name in ours_columns() + peers}
                 t = interleaved(fns, device, args.warmup, args.repeats)
-                flops = count_flops(lambda: ours.eval()(x), ours)['total']
+                flops = forward_flops(x)
                 gflops, extra = share(flops, t['mmtwins'], dtype)
                 res[f'{dtype} infer {size}'] = dict(t, flops=flops, gflops=gflops)
                 row(variant, dtype, f'infer {args.infer_batch}x3x{size}', t, extra)
@@ -164,7 +170,7 @@ def main(argv=None):
                 t = interleaved(fns, device, 1, max(3, args.repeats // 2))
                 # forward + backward: the backward's matmuls are about twice the forward's
                 # (the gradients of inputs and of weights)
-                flops = 3 * count_flops(lambda: ours.eval()(x), ours)['total']
+                flops = 3 * forward_flops(x)
                 gflops, extra = share(flops, t['mmtwins'], dtype)
                 res[f'{dtype} train {size}'] = dict(t, flops=flops, gflops=gflops)
                 row(variant, dtype, f'train {args.train_batch}x3x{size}', t, extra)
