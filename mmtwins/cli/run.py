@@ -6,6 +6,9 @@ import sys
 
 from ..errors import MMTwinsError
 
+#: torch.compile's modes, for ``--compile MODE``
+COMPILE_MODES = ('default', 'reduce-overhead', 'max-autotune', 'max-autotune-no-cudagraphs')
+
 
 def add_run_args(parser, example_option: str) -> None:
     """The options tools/train.py and tools/test.py share: --cfg-options and the launcher."""
@@ -19,13 +22,20 @@ def add_run_args(parser, example_option: str) -> None:
                         help="torch.compile (mmengine's compile setting): the training step, "
                         'and backbone, neck and decode head for validation and testing; the '
                         'first iterations compile, slowly')
+    parser.add_argument('--compile-mode', choices=COMPILE_MODES,
+                        help="--compile with this torch.compile mode, e.g. reduce-overhead "
+                        '(CUDA graphs, recorded once per input shape: batch-1 latency on a GPU)')
 
 
-def enable_compile(cfg) -> None:
-    """``--compile``: mmengine's ``compile`` setting (its train_step), and
+def enable_compile(cfg, mode=None) -> None:
+    """``--compile`` / ``--compile-mode MODE``: mmengine's ``compile`` setting (its
+    train_step), with torch.compile's ``mode`` if given, and
     :class:`~mmtwins.engine.CompileForInferenceHook` for validation and testing."""
     from .config_checks import add_hook_once
-    if not cfg.get('compile'):
+    if mode is not None:
+        options = cfg.compile if isinstance(cfg.get('compile'), dict) else {}
+        cfg.compile = dict(options, mode=mode)
+    elif not cfg.get('compile'):
         cfg.compile = True
     add_hook_once(cfg, 'CompileForInferenceHook')
 

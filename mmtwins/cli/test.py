@@ -88,8 +88,8 @@ def main(argv=None) -> int:
         enable_outputs(cfg, args.out)
     if args.amp:
         print(f'[mmtwins] mixed precision: {enable_amp_inference(cfg)}', flush=True)
-    if args.compile:
-        enable_compile(cfg)
+    if args.compile or args.compile_mode:
+        enable_compile(cfg, args.compile_mode)
     check_data(cfg, ['test_dataloader'])
     adapt_to_device(cfg, args.launcher)
     runner = build_runner(cfg)

@@ -58,8 +58,8 @@ def main(argv=None) -> int:
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or default_work_dir(args.config)
     if args.amp:
         enable_amp(cfg)
-    if args.compile:
-        enable_compile(cfg)
+    if args.compile or args.compile_mode:
+        enable_compile(cfg, args.compile_mode)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise ConfigError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size')

@@ -32,6 +32,34 @@ def test_enable_compile_sets_mmengines_setting_and_the_hook():
         compile_options(Config(dict(compile='yes')))
 
 
+def test_compile_mode_reaches_the_compiled_modules(monkeypatch):
+    """--compile-mode MODE on both tools: torch.compile's mode in mmengine's setting (a user's
+    other options kept) and in the call that compiles the backbone, neck and decode head
+    (e.g. reduce-overhead: CUDA graphs for batch-1 latency on a GPU)."""
+    from torch import nn
+
+    from mmtwins.cli import test as test_cmd
+    from mmtwins.cli import train as train_cmd
+    config = osp.join(REPO_ROOT, 'configs', 'fpn_twins_pcpvt_s_ade20k.py')
+    assert train_cmd.parse_args([config, '--compile-mode', 'reduce-overhead']).compile_mode \
+        == 'reduce-overhead'
+    args = test_cmd.parse_args([config, 'x.pth', '--compile-mode', 'max-autotune'])
+    assert args.compile_mode == 'max-autotune' and not args.compile
+    with pytest.raises(SystemExit):
+        test_cmd.parse_args([config, 'x.pth', '--compile-mode', 'fast'])
+    cfg = Config.fromfile(config)
+    cfg.compile = dict(dynamic=False)
+    enable_compile(cfg, 'reduce-overhead')
+    assert compile_options(cfg) == dict(dynamic=False, mode='reduce-overhead')
+    assert cfg.custom_hooks[-1] == dict(type='CompileForInferenceHook')
+    calls = []
+    monkeypatch.setattr(torch, 'compile', lambda fn, **kw: calls.append(kw) or fn)
+    model = nn.Module()
+    model.backbone, model.neck = nn.Linear(2, 2), nn.Linear(2, 2)
+    assert compile_modules(model, compile_options(cfg)) == ['backbone', 'neck']
+    assert calls == [dict(dynamic=False, mode='reduce-overhead')] * 2
+
+
 @pytest.mark.slow  # inductor compiles C++ kernels (about a minute on 2 cores)
 def test_compiled_segmentor_matches_eager():
     from mmengine.registry import init_default_scope
