@@ -115,6 +115,50 @@ def test_cpu_half_precision_attention_takes_the_plain_path(monkeypatch):
     torch.testing.assert_close(got.float(), want, rtol=0.05, atol=0.05)
 
 
+def test_cpu_attention_over_large_weights_runs_in_query_blocks(monkeypatch):
+    """On the CPU without gradients, the explicit path over a weight matrix too large to hold
+    at once runs in blocks of queries, with the same values (masks per query or broadcast);
+    'auto' in bf16 takes it for long key sequences only then (GSA at 800x1344 in inference),
+    the fused kernel when gradients are needed. Not while traced for export."""
+    import sys
+
+    from mmtwins.models.layers.attention import attention, math_block_rows, resolve_attn_impl
+    mod = sys.modules['mmtwins.models.layers.attention']
+    q, k, v = (torch.randn(2, 3, n, 16) for n in (300, 70, 70))
+    masks = [None, torch.rand(2, 1, 1, 70) > 0.3, torch.rand(2, 3, 300, 70) > 0.3]
+    for m in masks[1:]:
+        m[..., 0] = True
+    with torch.no_grad():
+        whole = [attention(q, k, v, m, attn_impl='math') for m in masks]
+        assert math_block_rows(q, k) == 0  # 2 x 3 x 300 x 70 x 4 bytes: held at once
+        # weights above 64 kB run in blocks of 16 kB: 16384 // (6 x 70 x 4) = 9 queries
+        monkeypatch.setattr(mod, 'CPU_ATTN_WHOLE_MAX_BYTES', 2**16)
+        monkeypatch.setattr(mod, 'CPU_ATTN_BLOCK_BYTES', 2**14)
+        monkeypatch.setattr(mod, 'MIN_BLOCK_ROWS', 1)
+        assert math_block_rows(q, k) == 9
+        calls = []
+        real = mod._math_attention
+        monkeypatch.setattr(mod, '_math_attention', lambda q, *a: calls.append(q.shape[-2])
+                            or real(q, *a))
+        for m, want in zip(masks, whole):
+            calls.clear()
+            torch.testing.assert_close(attention(q, k, v, m, attn_impl='math'), want,
+                                       rtol=1e-6, atol=1e-6)
+            assert calls == [9] * 33 + [3]
+        # bf16, keys beyond CPU_HALF_MATH_MAX_KEYS: the blocks where they apply, else fused
+        q16, k16 = q.bfloat16(), torch.randn(2, 3, 400, 16, dtype=torch.bfloat16)
+        assert resolve_attn_impl('auto', q16, k16) == 'math'
+        assert resolve_attn_impl('auto', q16.float(), k16.float()) == 'sdpa'  # fp32
+        monkeypatch.setattr(mod, 'CPU_ATTN_WHOLE_MAX_BYTES', 2**30)
+        assert resolve_attn_impl('auto', q16, k16) == 'sdpa'  # held at once
+        monkeypatch.setattr(mod, 'CPU_ATTN_WHOLE_MAX_BYTES', 2**16)
+    assert resolve_attn_impl('auto', q16.requires_grad_(), k16) == 'sdpa'  # training
+    calls.clear()
+    with torch.no_grad():
+        torch.jit.trace(lambda q: attention(q, k, v, attn_impl='math'), q, check_trace=False)
+    assert calls == [300]  # traced: one graph for any size
+
+
 def attention_flops_224(settings) -> int:
     """The attention products of a Twins at 224x224, from the paper's definitions: per block,
     QK^T and AV (2 products x 2 FLOPs per multiply-add) of each query over its keys: the

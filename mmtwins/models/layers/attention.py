@@ -8,7 +8,11 @@ Both compute attention through :func:`attention`, whose kernel is one setting,
 * ``'math'``: explicit matmul + softmax (the reference path; what FLOP counting and
   exporters that rewrite SDPA need);
 * ``'auto'`` (default): ``'sdpa'``, except on the CPU in half precision for short key
-  sequences (LSA windows, GSA at common crop sizes), where ``'math'`` is faster.
+  sequences (LSA windows, GSA at common crop sizes), and in inference for attention too large
+  to hold at once (GSA at 800x1344), where ``'math'`` is faster.
+
+On the CPU, ``'math'`` over a large attention matrix without gradients runs in blocks of
+queries (:func:`math_block_rows`), with the same values.
 
 A new kernel is a new name in :data:`ATTN_IMPLS`, its rule in :func:`resolve_attn_impl` and
 its branch in :func:`attention`.
@@ -57,13 +61,37 @@ def attn_impl_setting(attn_impl: Optional[str] = None, fused_attn: Optional[bool
 #: number of queries
 CPU_HALF_MATH_MAX_KEYS = 384
 
+#: on the CPU without gradients, the explicit path runs in blocks of queries whose attention
+#: weights take about this many bytes, where the whole matrix would take more than
+#: :data:`CPU_ATTN_WHOLE_MAX_BYTES` (a fresh mapping from the OS, faulted in page by page, that
+#: leaves the caches between the two matmuls; blocks are reused from the heap)
+CPU_ATTN_BLOCK_BYTES = 4 * 2**20
+CPU_ATTN_WHOLE_MAX_BYTES = 32 * 2**20
+MIN_BLOCK_ROWS = 64
+
+
+def math_block_rows(q: Tensor, k: Tensor) -> int:
+    """Queries per block of the explicit path, or 0 to run all at once: blocks on the CPU
+    when no gradient is needed and the ``(..., L, S)`` weights exceed
+    :data:`CPU_ATTN_WHOLE_MAX_BYTES`; never while traced for export or compiled."""
+    if (q.device.type != 'cpu' or is_tracing() or torch.compiler.is_compiling()
+            or (torch.is_grad_enabled() and (q.requires_grad or k.requires_grad))):
+        return 0
+    L, S = q.shape[-2], k.shape[-2]
+    row_bytes = (q.numel() // max(q.shape[-1] * L, 1)) * S * q.element_size()
+    if row_bytes * L <= CPU_ATTN_WHOLE_MAX_BYTES:
+        return 0
+    return max(MIN_BLOCK_ROWS, CPU_ATTN_BLOCK_BYTES // row_bytes)
+
 
 def resolve_attn_impl(attn_impl: str, q: Tensor, k: Optional[Tensor] = None) -> str:
     """The kernel (``'sdpa'`` or ``'math'``) that runs attention of ``q`` over keys ``k``
     under the setting ``attn_impl``. ``'auto'``: on the CPU in half precision (bf16
     autocast), ``'math'`` for key sequences of up to :data:`CPU_HALF_MATH_MAX_KEYS` (where
-    torch's CPU flash-attention kernel is slower) and ``'sdpa'`` for longer ones; elsewhere
-    ``'sdpa'``. While the model is traced for export, ``'math'`` whatever the setting: its
+    torch's CPU flash-attention kernel is slower) and for longer ones where the explicit path
+    runs in blocks of queries (:func:`math_block_rows`: inference with large weights, GSA at
+    800x1344, where blocks took 0.65-0.85x of the fused kernel's time), else ``'sdpa'``;
+    elsewhere ``'sdpa'``. While the model is traced for export, ``'math'`` whatever the setting: its
     matmuls, softmax and boolean mask export as plain ONNX ops, where exporting SDPA with a
     boolean mask fails in mmdeploy's rewriter of it."""
     if is_tracing():
@@ -72,7 +100,9 @@ def resolve_attn_impl(attn_impl: str, q: Tensor, k: Optional[Tensor] = None) -> 
         return attn_impl
     if q.device.type == 'cpu' and q.dtype in (torch.bfloat16, torch.float16):
         # (without ``k``: the short-sequence rule)
-        return 'math' if k is None or k.shape[-2] <= CPU_HALF_MATH_MAX_KEYS else 'sdpa'
+        if k is None or k.shape[-2] <= CPU_HALF_MATH_MAX_KEYS or math_block_rows(q, k):
+            return 'math'
+        return 'sdpa'
     return 'sdpa'
 
 
@@ -89,6 +119,18 @@ def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = Non
     """
     if resolve_attn_impl(attn_impl, q, k) == 'sdpa':
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
+    rows = math_block_rows(q, k)
+    if not rows:
+        return _math_attention(q, k, v, attn_mask, dropout_p)
+    per_query = attn_mask is not None and attn_mask.shape[-2] != 1
+    return torch.cat([
+        _math_attention(q[..., i:i + rows, :], k, v,
+                        attn_mask[..., i:i + rows, :] if per_query else attn_mask, dropout_p)
+        for i in range(0, q.shape[-2], rows)], dim=-2)
+
+
+def _math_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor],
+                    dropout_p: float) -> Tensor:
     attn = (q * (q.shape[-1] ** -0.5)) @ k.transpose(-2, -1)  # (..., L, S)
     if attn_mask is not None:
         attn = attn.masked_fill(~attn_mask, float('-inf'))
@@ -307,6 +349,6 @@ def _check_heads(embed_dims: int, num_heads: int) -> None:
                          f'num_heads ({num_heads})')
 
 
-__all__ = ['attention', 'ATTN_IMPLS', 'attn_impl_setting', 'resolve_attn_impl',
+__all__ = ['attention', 'ATTN_IMPLS', 'math_block_rows', 'attn_impl_setting', 'resolve_attn_impl',
            'GlobalSubsampledAttention', 'LocallyGroupedAttention', 'window_padding_mask',
            'stage_key_mask', 'WINDOW_PADDING_MODES']
