@@ -45,7 +45,8 @@ def main(argv=None):
                         choices=sorted(VARIANTS))
     parser.add_argument('--infer-sizes', nargs='+', default=['512x512', '800x1344'])
     parser.add_argument('--infer-batch', type=int, default=1)
-    parser.add_argument('--train-sizes', nargs='+', default=['512x512'])
+    parser.add_argument('--train-sizes', nargs='*', default=['512x512'],
+                        help='training-step sizes (none: no training rows)')
     parser.add_argument('--train-batch', type=int, default=2)
     parser.add_argument('--dtypes', nargs='+', default=['fp32'], choices=sorted(DTYPES),
                         help='precisions: fp32, and bf16/fp16 under torch.autocast')
