@@ -69,6 +69,28 @@ def test_one_attention_setting(monkeypatch):
     keys = [torch.zeros(1, 1, n, 8, dtype=torch.bfloat16) for n in (49, most, most + 1, 1050)]
     assert [resolve_attn_impl('auto', q16, k) for k in keys] == ['math', 'math', 'sdpa', 'sdpa']
     assert resolve_attn_impl('auto', q16.float(), keys[0].float()) == 'sdpa'
+    # on CUDA (the rule, checked without a GPU): fp32 training over GSA's long key sequences
+    # takes the explicit path; half precision, inference and short sequences the fused kernel
+    from mmtwins.models.layers import auto_kernel
+    from mmtwins.models.layers.attention import CUDA_FP32_GRAD_SDPA_MAX_KEYS as cuda_most
+    f32, b16, f16 = torch.float32, torch.bfloat16, torch.float16
+    assert [auto_kernel('cuda', f32, n, grad=True) for n in (49, 256, cuda_most, cuda_most + 1,
+                                                             1050)] == ['sdpa'] * 3 + ['math'] * 2
+    assert {auto_kernel('cuda', f32, 1050, grad=False), auto_kernel('cuda', b16, 1050, True),
+            auto_kernel('cuda', f16, 1050, True), auto_kernel('cuda', f32, None, True),
+            auto_kernel('cpu', f32, 1050, True)} == {'sdpa'}
+    # resolve_attn_impl hands the rule the keys' length and whether gradients are needed
+    import sys
+    seen = []
+    monkeypatch.setattr(sys.modules['mmtwins.models.layers.attention'], 'auto_kernel',
+                        lambda *a, **kw: seen.append((a, kw)) or 'sdpa')
+    qg = torch.zeros(1, 1, 4, 8, requires_grad=True)
+    resolve_attn_impl('auto', qg, keys[3].float())
+    with torch.no_grad():
+        resolve_attn_impl('auto', qg, keys[3].float())
+    assert [(a[2:], kw) for a, kw in seen] == [
+        ((1050, True), dict(blocks=False)), ((1050, False), dict(blocks=False))]
+    monkeypatch.undo()
     real, calls = F.scaled_dot_product_attention, []
     monkeypatch.setattr(F, 'scaled_dot_product_attention',
                         lambda *a, **k: calls.append(a[0].dtype) or real(*a, **k))
@@ -247,7 +269,7 @@ def test_benchmark_tool_runs(tmp_path):
     proc = run_python(['tools/analysis/benchmark.py', '--variants', 'svt_s', '--infer-sizes',
                        '64x64', '--train-sizes', '64x64', '--repeats', '1', '--warmup', '0',
                        '--train-batch', '1', '--dtypes', 'fp32', 'bf16', '--peers', 'mmseg',
-                       '--profile', '--json', str(out_json)])
+                       '--profile', '--attention-calls', '--json', str(out_json)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert 'measured fp32 matmul' in out and 'measured bf16 matmul' in out
@@ -271,6 +293,13 @@ def test_benchmark_tool_runs(tmp_path):
     for name in ('fp32 infer 64x64', 'bf16 train 64x64'):
         shares = rows[name]['time_shares']
         assert shares['matmul'] > 0.1 and abs(sum(shares.values()) - 1) < 1e-6
+    # --attention-calls: under every row, each distinct call with both kernels and 'auto'
+    assert out.count('attention calls (forward):') == 2
+    assert out.count('attention calls (forward + backward):') == 2
+    assert len(re.findall(r"per forward: sdpa [\d.]+ms, math [\d.]+ms, 'auto' [\d.]+ms", out)) == 4
+    calls = rows['bf16 infer 64x64']['attention_calls']
+    assert sum(c['count'] for c in calls) == 2 + 2 + 10 + 4  # svt_s: one per block
+    assert {c['auto'] for c in calls} == {'math'}  # bf16 on the CPU, short keys
 
 
 def test_benchmark_times_timm_against_mmtwins_built_as_timm():
@@ -290,6 +319,41 @@ def test_benchmark_times_timm_against_mmtwins_built_as_timm():
         for a, b in zip(plain.eval()(x), twin.eval()(x)):
             torch.testing.assert_close(b, a, rtol=0, atol=0)
     assert bench.REFERENCE == {'mmseg': 'mmtwins', 'timm': 'mmtwins~timm'}
+
+
+def test_benchmark_attention_calls_table(monkeypatch):
+    """--attention-calls: every attention call of a forward is seen once (grouped by shape),
+    timed with each kernel, and shown with the kernel attn_impl='auto' takes for it."""
+    import torch.nn.functional as F
+
+    from mmtwins.benchmark import attention_calls as ac
+    from mmtwins.models.layers import resolve_attn_impl
+    model = tiny()
+    x = torch.randn(2, 3, 61, 83)  # 16x21 tokens in stage 1 (patches padded): padded windows
+    calls = ac.record_calls(model, x, 'bf16', train=False)
+    assert sum(c['count'] for c in calls) == 8  # one per block
+    first_lsa, first_gsa = calls[0], calls[1]
+    assert first_lsa['q'] == (2 * 3 * 3, 1, 49, 16) and first_lsa['mask'] is not None
+    assert first_gsa['q'] == (2, 1, 16 * 21, 16) and first_gsa['k'] == (2, 1, 2 * 3, 16)
+    assert first_gsa['mask'] is None and first_gsa['dtype'] == torch.bfloat16
+    real, ran = F.scaled_dot_product_attention, []
+    monkeypatch.setattr(F, 'scaled_dot_product_attention',
+                        lambda *a, **k: ran.append(a[0].shape) or real(*a, **k))
+    ac.time_calls(calls, 'cpu', 'bf16', train=False, warmup=0, repeats=2)
+    assert ran == [c['q'] for c in calls for _ in range(2)]  # the 'sdpa' timings only
+    for c in calls:
+        assert set(c['time']) == {'sdpa', 'math'} and min(c['time'].values()) > 0
+        q = torch.zeros(c['q'], dtype=torch.bfloat16)
+        assert c['auto'] == resolve_attn_impl('auto', q, torch.zeros(c['k'], dtype=q.dtype))
+    t = ac.totals(calls)
+    assert t['auto'] == pytest.approx(sum(c['count'] * c['time']['math'] for c in calls))
+    assert t['best'] <= min(t['sdpa'], t['math'])
+    lines = ac.format_calls(calls)
+    assert len(lines) == len(calls) + 2 and "'auto'" in lines[-1]
+    # training: forward + backward, gradients flow through either kernel
+    train_calls = ac.time_calls(ac.record_calls(model, x, 'fp32', train=True), 'cpu', 'fp32',
+                                train=True, warmup=0, repeats=1)
+    assert [c['auto'] for c in train_calls] == ['sdpa'] * len(train_calls)
 
 
 def test_benchmark_refuses_peers_with_other_weights():

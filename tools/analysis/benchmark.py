@@ -27,6 +27,7 @@ import time
 
 import torch
 
+from mmtwins.benchmark import attention_calls
 from mmtwins.benchmark.memory import cuda_peak, peak_memory
 from mmtwins.benchmark.peers import (REFERENCE, VARIANTS, build_pair, build_timm,
                                      check_same_weights, like_timm, timm_available)
@@ -59,6 +60,10 @@ def main(argv=None):
     parser.add_argument('--profile', action='store_true',
                         help='under each row, where mmtwins\' time goes (torch profiler: '
                         'matmul, attention, conv, copies, elementwise ops, other)')
+    parser.add_argument('--attention-calls', action='store_true',
+                        help="under each row, mmtwins' distinct attention calls, each timed "
+                        "with torch's fused kernel (sdpa) and the explicit path (math), and the "
+                        "one attn_impl='auto' takes")
     parser.add_argument('--config-iter', action='store_true',
                         help='also time one UPerNet SVT-S training iteration, ours vs mmseg')
     parser.add_argument('--config-crop', default='512x512')
@@ -122,6 +127,15 @@ def main(argv=None):
         result['time_shares'] = time_shares(fn, device)
         print(f'{"":36s}mmtwins\' time: {format_shares(result["time_shares"])}', flush=True)
 
+    def calls_table(result, x, dtype, train):
+        calls = attention_calls.record_calls(ours, x, dtype, train)
+        attention_calls.time_calls(calls, device, dtype, train, args.warmup,
+                                   max(3, args.repeats // (2 if train else 1)))
+        result['attention_calls'] = attention_calls.as_json(calls)
+        result['attention_totals'] = attention_calls.totals(calls)
+        print(f'{"":36s}attention calls ({"forward + backward" if train else "forward"}):')
+        print('\n'.join(attention_calls.format_calls(calls, indent=' ' * 36)), flush=True)
+
     def share(flops, seconds, dtype):
         gflops = flops / seconds / 1e9
         return gflops, (f'{gflops:.0f} GFLOP/s = {100 * gflops / peaks[dtype]:.0f}% of '
@@ -163,6 +177,8 @@ def main(argv=None):
                 row(variant, dtype, f'infer {args.infer_batch}x3x{size}', t, extra)
                 if args.profile:
                     profile_row(res[f'{dtype} infer {size}'], fns['mmtwins'])
+                if args.attention_calls:
+                    calls_table(res[f'{dtype} infer {size}'], x, dtype, train=False)
             for size in args.train_sizes:
                 h, w = parse_size(size)
                 x = torch.randn(args.train_batch, 3, h, w, device=device)
@@ -177,6 +193,8 @@ def main(argv=None):
                 row(variant, dtype, f'train {args.train_batch}x3x{size}', t, extra)
                 if args.profile:
                     profile_row(res[f'{dtype} train {size}'], fns['mmtwins'])
+                if args.attention_calls:
+                    calls_table(res[f'{dtype} train {size}'], x, dtype, train=True)
                 if args.no_memory:
                     continue
                 if device == 'cuda':  # in-process: the timed models stay where they are

@@ -7,9 +7,10 @@ Both compute attention through :func:`attention`, whose kernel is one setting,
   memory-efficient or cuDNN kernels);
 * ``'math'``: explicit matmul + softmax (the reference path; what FLOP counting and
   exporters that rewrite SDPA need);
-* ``'auto'`` (default): ``'sdpa'``, except on the CPU in half precision for short key
-  sequences (LSA windows, GSA at common crop sizes), and in inference for attention too large
-  to hold at once (GSA at 800x1344), where ``'math'`` is faster.
+* ``'auto'`` (default): ``'sdpa'``, except where ``'math'`` was measured faster
+  (:func:`auto_kernel`): on the CPU in half precision for short key sequences (LSA windows,
+  GSA at common crop sizes) and in inference for attention too large to hold at once (GSA at
+  800x1344); on CUDA in fp32 with gradients for long key sequences (GSA at 800x1344).
 
 On the CPU, ``'math'`` over a large attention matrix without gradients runs in blocks of
 queries (:func:`math_block_rows`), with the same values.
@@ -17,7 +18,8 @@ queries (:func:`math_block_rows`), with the same values.
 A new kernel is a new name in :data:`ATTN_IMPLS`, its rule in :func:`resolve_attn_impl` and
 its branch in :func:`attention`.
 """
-from typing import Optional, Tuple
+import contextlib
+from typing import Callable, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -70,6 +72,16 @@ CPU_ATTN_WHOLE_MAX_BYTES = 32 * 2**20
 MIN_BLOCK_ROWS = 64
 
 
+#: on CUDA in fp32 with gradients, the longest key sequence for which ``'auto'`` takes torch's
+#: fused kernel (fp32 has no flash kernel; the memory-efficient one is slow in the backward over
+#: long sequences). Measured on an H200 (2026-12-04) for whole training steps at 2x3x800x1344,
+#: where every GSA layer has 1050 keys: the explicit path took 0.73x (PCPVT-S), 0.89x (SVT-S)
+#: and 0.95x (SVT-B) of the fused kernel's time; at 2x3x512x512 (256 keys) the fused kernel was
+#: the faster or level. The explicit path keeps the ``(..., L, S)`` weights for the backward:
+#: more memory (``attn_impl='sdpa'`` keeps the fused kernel)
+CUDA_FP32_GRAD_SDPA_MAX_KEYS = 512
+
+
 def math_block_rows(q: Tensor, k: Tensor) -> int:
     """Queries per block of the explicit path, or 0 to run all at once: blocks on the CPU
     when no gradient is needed and the ``(..., L, S)`` weights exceed
@@ -84,26 +96,58 @@ def math_block_rows(q: Tensor, k: Tensor) -> int:
     return max(MIN_BLOCK_ROWS, CPU_ATTN_BLOCK_BYTES // row_bytes)
 
 
+def auto_kernel(device_type: str, dtype: torch.dtype, keys: Optional[int] = None,
+                grad: bool = False, blocks: bool = False) -> str:
+    """The kernel ``'auto'`` takes for attention on ``device_type`` in ``dtype`` over
+    ``keys`` keys (None: short), ``grad`` when gradients are needed, ``blocks`` when the
+    explicit path would run in blocks of queries (:func:`math_block_rows`):
+
+    * CPU, half precision: ``'math'`` for up to :data:`CPU_HALF_MATH_MAX_KEYS` keys (where
+      torch's CPU flash kernel is slower) and wherever it runs in blocks (inference with large
+      weights, GSA at 800x1344: 0.65-0.85x of the fused kernel's time);
+    * CUDA, fp32, with gradients: ``'math'`` for more than
+      :data:`CUDA_FP32_GRAD_SDPA_MAX_KEYS` keys;
+    * else ``'sdpa'``.
+    """
+    half = dtype in (torch.bfloat16, torch.float16)
+    if device_type == 'cpu' and half:
+        return 'math' if keys is None or keys <= CPU_HALF_MATH_MAX_KEYS or blocks else 'sdpa'
+    if (device_type == 'cuda' and not half and grad and keys is not None
+            and keys > CUDA_FP32_GRAD_SDPA_MAX_KEYS):
+        return 'math'
+    return 'sdpa'
+
+
 def resolve_attn_impl(attn_impl: str, q: Tensor, k: Optional[Tensor] = None) -> str:
     """The kernel (``'sdpa'`` or ``'math'``) that runs attention of ``q`` over keys ``k``
-    under the setting ``attn_impl``. ``'auto'``: on the CPU in half precision (bf16
-    autocast), ``'math'`` for key sequences of up to :data:`CPU_HALF_MATH_MAX_KEYS` (where
-    torch's CPU flash-attention kernel is slower) and for longer ones where the explicit path
-    runs in blocks of queries (:func:`math_block_rows`: inference with large weights, GSA at
-    800x1344, where blocks took 0.65-0.85x of the fused kernel's time), else ``'sdpa'``;
-    elsewhere ``'sdpa'``. While the model is traced for export, ``'math'`` whatever the setting: its
+    under the setting ``attn_impl``; for ``'auto'``, :func:`auto_kernel`'s choice for these
+    tensors. While the model is traced for export, ``'math'`` whatever the setting: its
     matmuls, softmax and boolean mask export as plain ONNX ops, where exporting SDPA with a
     boolean mask fails in mmdeploy's rewriter of it."""
     if is_tracing():
         return 'math'
     if attn_impl != 'auto':
         return attn_impl
-    if q.device.type == 'cpu' and q.dtype in (torch.bfloat16, torch.float16):
-        # (without ``k``: the short-sequence rule)
-        if k is None or k.shape[-2] <= CPU_HALF_MATH_MAX_KEYS or math_block_rows(q, k):
-            return 'math'
-        return 'sdpa'
-    return 'sdpa'
+    if k is None:
+        return auto_kernel(q.device.type, q.dtype)
+    grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad)
+    return auto_kernel(q.device.type, q.dtype, k.shape[-2], grad,
+                       blocks=bool(math_block_rows(q, k)))
+
+
+#: callables that see every attention call (:func:`observe_attention_calls`)
+_OBSERVERS = []
+
+
+@contextlib.contextmanager
+def observe_attention_calls(fn: Callable[[Tensor, Tensor, Tensor, Optional[Tensor]], None]):
+    """Inside, ``fn(q, k, v, attn_mask)`` sees each call of :func:`attention` before it runs
+    (the benchmark's table of attention calls and their kernels)."""
+    _OBSERVERS.append(fn)
+    try:
+        yield
+    finally:
+        _OBSERVERS.remove(fn)
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = None,
@@ -117,6 +161,8 @@ def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor] = Non
         dropout_p: dropout on the attention weights (pass 0 in eval mode).
         attn_impl: one of :data:`ATTN_IMPLS`, resolved by :func:`resolve_attn_impl`.
     """
+    for observe in _OBSERVERS:
+        observe(q, k, v, attn_mask)
     if resolve_attn_impl(attn_impl, q, k) == 'sdpa':
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p)
     rows = math_block_rows(q, k)
@@ -350,5 +396,6 @@ def _check_heads(embed_dims: int, num_heads: int) -> None:
 
 
 __all__ = ['attention', 'ATTN_IMPLS', 'math_block_rows', 'attn_impl_setting', 'resolve_attn_impl',
-           'GlobalSubsampledAttention', 'LocallyGroupedAttention', 'window_padding_mask',
-           'stage_key_mask', 'WINDOW_PADDING_MODES']
+           'auto_kernel', 'observe_attention_calls', 'GlobalSubsampledAttention',
+           'LocallyGroupedAttention', 'window_padding_mask', 'stage_key_mask',
+           'WINDOW_PADDING_MODES']
