@@ -7,7 +7,6 @@ from collections import OrderedDict
 import torch
 
 from mmtwins.models.layers.attention import attention, observe_attention_calls, resolve_attn_impl
-
 from .timing import autocast, interleaved
 
 KERNELS = ('sdpa', 'math')

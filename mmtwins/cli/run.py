@@ -25,6 +25,20 @@ def add_run_args(parser, example_option: str) -> None:
     parser.add_argument('--compile-mode', choices=COMPILE_MODES,
                         help="--compile with this torch.compile mode, e.g. reduce-overhead "
                         '(CUDA graphs, recorded once per input shape: batch-1 latency on a GPU)')
+    parser.add_argument('--shape-buckets', nargs='*', metavar='HxW', type=_bucket,
+                        help='validation and testing: pad each batch to the smallest of these '
+                        'sizes that holds it (ShapeBucketHook), so a compiled network sees a '
+                        "few input shapes; no sizes: from the test pipeline's Resize")
+
+
+def _bucket(text):
+    import argparse
+
+    from ..engine.shape_buckets import parse_bucket
+    try:
+        return parse_bucket(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def enable_compile(cfg, mode=None) -> None:
@@ -38,6 +52,16 @@ def enable_compile(cfg, mode=None) -> None:
     elif not cfg.get('compile'):
         cfg.compile = True
     add_hook_once(cfg, 'CompileForInferenceHook')
+
+
+def enable_shape_buckets(cfg, buckets) -> None:
+    """``--shape-buckets [HxW ...]``: :class:`~mmtwins.engine.ShapeBucketHook` with these
+    ``(height, width)`` sizes, or ``'auto'`` for none; replaces one the config has."""
+    hooks = [h for h in (cfg.get('custom_hooks') or [])
+             if not (isinstance(h, dict)
+                     and h.get('type') in ('ShapeBucketHook', 'mmtwins.ShapeBucketHook'))]
+    cfg.custom_hooks = hooks + [dict(type='ShapeBucketHook',
+                                     buckets=[list(b) for b in buckets] if buckets else 'auto')]
 
 
 def enable_amp_inference(cfg, loops=('test_cfg',)) -> str:

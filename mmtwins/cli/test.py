@@ -16,7 +16,7 @@ from .config_checks import load_config
 from .data_checks import check_data
 from .devices import adapt_to_device
 from .run import (add_run_args, build_runner, default_work_dir, enable_amp_inference,
-                  enable_compile, parse_run_args, run_main)
+                  enable_compile, enable_shape_buckets, parse_run_args, run_main)
 
 
 def parse_args(argv=None):
@@ -90,6 +90,8 @@ def main(argv=None) -> int:
         print(f'[mmtwins] mixed precision: {enable_amp_inference(cfg)}', flush=True)
     if args.compile or args.compile_mode:
         enable_compile(cfg, args.compile_mode)
+    if args.shape_buckets is not None:
+        enable_shape_buckets(cfg, args.shape_buckets)
     check_data(cfg, ['test_dataloader'])
     adapt_to_device(cfg, args.launcher)
     runner = build_runner(cfg)

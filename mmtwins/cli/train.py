@@ -14,8 +14,8 @@ from .config_checks import (add_hook_once, check_batch_norm_batch, ensure_atomic
                             load_config)
 from .data_checks import check_data
 from .devices import adapt_to_device
-from .run import (add_run_args, build_runner, default_work_dir, enable_compile, parse_run_args,
-                  run_main)
+from .run import (add_run_args, build_runner, default_work_dir, enable_compile,
+                  enable_shape_buckets, parse_run_args, run_main)
 
 
 def parse_args(argv=None):
@@ -60,6 +60,8 @@ def main(argv=None) -> int:
         enable_amp(cfg)
     if args.compile or args.compile_mode:
         enable_compile(cfg, args.compile_mode)
+    if args.shape_buckets is not None:
+        enable_shape_buckets(cfg, args.shape_buckets)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise ConfigError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size')

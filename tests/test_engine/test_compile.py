@@ -97,3 +97,18 @@ def test_test_tool_compile_gives_the_eager_metrics(toy, tmp_path):
     metrics = json.loads(line[len('[mmtwins] metrics: '):])
     for key in ('aAcc', 'mIoU', 'mAcc'):
         assert metrics[key] == pytest.approx(eager[key], abs=0.02), key
+    # --shape-buckets: the hook from the config, each batch padded to the bucket and cropped
+    # back to the image before scoring: the scores of mmseg's own padding to that size
+
+    def metrics_of(config, *options):
+        proc = tool(['tools/test.py', str(config), str(work / 'iter_2.pth'), '--work-dir',
+                     str(work)] + list(options))
+        line = [ln for ln in proc.stdout.splitlines()
+                if ln.startswith('[mmtwins] metrics: ')][-1]
+        return json.loads(line[len('[mmtwins] metrics: '):]), proc.stdout + proc.stderr
+    padded, log = metrics_of(cfg, '--shape-buckets', '64x160', '32x32')
+    assert 'shape buckets: each batch padded to the smallest of 32x32, 64x160 that' in log
+    theirs = tmp_path / 'mmseg_padding.py'
+    theirs.write_text(f'_base_ = [{str(cfg)!r}]\n'
+                      'model = dict(data_preprocessor=dict(test_cfg=dict(size=(64, 160))))\n')
+    assert padded == metrics_of(theirs)[0]
