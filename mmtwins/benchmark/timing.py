@@ -80,6 +80,36 @@ def infer_fn(model, x, dtype='fp32'):
     return run
 
 
+def compiled_infer_fn(model, x, dtype='fp32', mode=None):
+    """Inference of ``torch.compile(model, mode=mode)`` (a wrapper: ``model`` stays eager),
+    specialised to ``x``'s shape; compiled (and, with ``mode='reduce-overhead'`` on a GPU, its
+    CUDA graph recorded) by the first calls here. Returns the callable, the seconds those
+    first calls took and the largest difference of its outputs from eager ones, relative to
+    the largest eager value."""
+    model.eval()
+    torch._dynamo.reset()  # a fresh recompile budget per row
+
+    compiled = torch.compile(model, mode=mode, dynamic=False)
+
+    def run():
+        with torch.no_grad(), autocast(x.device.type, dtype):
+            return compiled(x)
+    with torch.no_grad(), autocast(x.device.type, dtype):
+        eager = [o.float() for o in _outputs(model(x))]
+    start = time.perf_counter()
+    for _ in range(3):  # cudagraph trees record on a later call than the first
+        outs = [o.float() for o in _outputs(run())]
+    sync(x.device.type)
+    prep = time.perf_counter() - start
+    diff = max(float((o - e).abs().max() / e.abs().max().clamp_min(1e-12))
+               for o, e in zip(outs, eager))
+    return run, prep, diff
+
+
+def _outputs(out):
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
 #: the kinds of work a profile's time is sorted into, by aten op name (first match wins)
 TIME_KINDS = (
     ('attention', ('scaled_dot_product', 'flash_attention', 'efficient_attention',

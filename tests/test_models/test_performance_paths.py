@@ -21,11 +21,17 @@ def tiny(window_padding='mask'):
 
 
 def test_torch_compile_matches_eager():
+    """torch.compile, as the benchmark's compiled rows run it (--compile-mode: specialised to
+    the shape, reduce-overhead's CUDA graphs where there is a GPU), gives the eager maps."""
+    from mmtwins.benchmark.timing import compiled_infer_fn
     model = tiny()
     x = torch.randn(2, 3, 61, 83)  # padded windows, masks, sr padding
     with torch.no_grad():
         eager = model(x)
-        compiled = torch.compile(model)(x)
+    run, prep, diff = compiled_infer_fn(model, x, 'fp32', mode='reduce-overhead')
+    assert prep > 0 and diff < 1e-5
+    compiled = run()
+    assert model._compiled_call_impl is None  # a wrapper: the model itself stays eager
     # tolerance: fp32 with reordered reductions
     for a, b in zip(eager, compiled):
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
@@ -269,7 +275,8 @@ def test_benchmark_tool_runs(tmp_path):
     proc = run_python(['tools/analysis/benchmark.py', '--variants', 'svt_s', '--infer-sizes',
                        '64x64', '--train-sizes', '64x64', '--repeats', '1', '--warmup', '0',
                        '--train-batch', '1', '--dtypes', 'fp32', 'bf16', '--peers', 'mmseg',
-                       '--profile', '--attention-calls', '--json', str(out_json)])
+                       '--profile', '--attention-calls', '--throughput-batch', '2', '--json',
+                       str(out_json)])
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout
     assert 'measured fp32 matmul' in out and 'measured bf16 matmul' in out
@@ -283,20 +290,23 @@ def test_benchmark_tool_runs(tmp_path):
                          r'[\d.]+ GFLOP/s = \d+% of matmul', out)
         assert re.search(rf'svt_s\s+{dtype}\s+peak memory\s+\d+MB\s+\d+MB\s+[\d.]+x\s+'
                          r'with_cp: \d+MB', out)
+        assert re.search(rf'svt_s\s+{dtype}\s+throughput 2x3x64x64\s+[\d.]+ms\s+[\d.]+ms\s+'
+                         r'[\d.]+x\s+[\d.]+ images/s, [\d.]+ GFLOP/s = \d+% of matmul', out)
     results = json.loads(out_json.read_text())
     assert set(results['matmul_gflops']) == {'fp32', 'bf16'} and results['peers'] == ['mmseg']
     rows = results['variants']['svt_s']
     assert rows['bf16 infer 64x64']['mmtwins'] > 0 and rows['fp32 train 64x64']['mmseg'] > 0
     assert rows['bf16 train 64x64 peak memory']['mmtwins+cp'] > 0
     # --profile: where the time went, under every row
-    assert out.count("mmtwins' time: attention") == 4
+    assert rows['fp32 throughput 2x64x64']['images_per_s'] > 0
+    assert out.count("mmtwins' time: attention") == 6
     for name in ('fp32 infer 64x64', 'bf16 train 64x64'):
         shares = rows[name]['time_shares']
         assert shares['matmul'] > 0.1 and abs(sum(shares.values()) - 1) < 1e-6
     # --attention-calls: under every row, each distinct call with both kernels and 'auto'
-    assert out.count('attention calls (forward):') == 2
+    assert out.count('attention calls (forward):') == 4
     assert out.count('attention calls (forward + backward):') == 2
-    assert len(re.findall(r"per forward: sdpa [\d.]+ms, math [\d.]+ms, 'auto' [\d.]+ms", out)) == 4
+    assert len(re.findall(r"per forward: sdpa [\d.]+ms, math [\d.]+ms, 'auto' [\d.]+ms", out)) == 6
     calls = rows['bf16 infer 64x64']['attention_calls']
     assert sum(c['count'] for c in calls) == 2 + 2 + 10 + 4  # svt_s: one per block
     assert {c['auto'] for c in calls} == {'math'}  # bf16 on the CPU, short keys

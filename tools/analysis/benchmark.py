@@ -32,8 +32,10 @@ from mmtwins.benchmark.memory import cuda_peak, peak_memory
 from mmtwins.benchmark.peers import (REFERENCE, VARIANTS, build_pair, build_timm,
                                      check_same_weights, like_timm, timm_available)
 from mmtwins.benchmark.segmentor import config_iteration, segmentor_paths
-from mmtwins.benchmark.timing import (DTYPES, format_shares, infer_fn, interleaved, matmul_gflops,
-                                      parse_size, time_shares, train_step_fn)
+from mmtwins.benchmark.timing import (DTYPES, compiled_infer_fn, format_shares, infer_fn,
+                                      interleaved, matmul_gflops, parse_size, time_shares,
+                                      train_step_fn)
+from mmtwins.cli.run import COMPILE_MODES
 
 #: the whole-segmentor rows' config
 UPERNET = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'configs',
@@ -46,6 +48,13 @@ def main(argv=None):
                         choices=sorted(VARIANTS))
     parser.add_argument('--infer-sizes', nargs='+', default=['512x512', '800x1344'])
     parser.add_argument('--infer-batch', type=int, default=1)
+    parser.add_argument('--throughput-batch', type=int,
+                        help='also inference rows at this batch size (e.g. 16 or 32 on a GPU): '
+                        'images/s and the share of the matmul rate')
+    parser.add_argument('--compile-mode', choices=COMPILE_MODES,
+                        help='also mmtwins compiled with torch.compile(mode=...) under each '
+                        'batch-1 inference row (reduce-overhead: CUDA graphs on a GPU), and '
+                        "that mode for --segmentor's compiled rows")
     parser.add_argument('--train-sizes', nargs='*', default=['512x512'],
                         help='training-step sizes (none: no training rows)')
     parser.add_argument('--train-batch', type=int, default=2)
@@ -136,6 +145,16 @@ def main(argv=None):
         print(f'{"":36s}attention calls ({"forward + backward" if train else "forward"}):')
         print('\n'.join(attention_calls.format_calls(calls, indent=' ' * 36)), flush=True)
 
+    def compiled_row(result, variant, dtype, x, eager_fn):
+        fn, prep, diff = compiled_infer_fn(ours, x, dtype, args.compile_mode)
+        t = interleaved(dict(eager=eager_fn, compiled=fn), device, args.warmup, args.repeats)
+        result[f'compiled {args.compile_mode}'] = dict(time=t['compiled'], eager=t['eager'],
+                                                       prep_s=prep, max_rel_diff=diff)
+        print(f'{variant:8s} {dtype:4s} {"  compiled":22s} {t["compiled"] * 1e3:10.1f}ms '
+              f'({args.compile_mode}; eager mmtwins {t["eager"] * 1e3:.1f}ms in the same run: '
+              f'{t["eager"] / t["compiled"]:.2f}x; first calls {prep:.0f}s; outputs within '
+              f'{diff:.1e} of eager)', flush=True)
+
     def share(flops, seconds, dtype):
         gflops = flops / seconds / 1e9
         return gflops, (f'{gflops:.0f} GFLOP/s = {100 * gflops / peaks[dtype]:.0f}% of '
@@ -165,20 +184,28 @@ def main(argv=None):
                 flops_at[x.shape] = count_flops(lambda: ours.eval()(x), ours)['total']
             return flops_at[x.shape]
         for dtype in args.dtypes:
-            for size in args.infer_sizes:
+            batches = [('infer', args.infer_batch)] + (
+                [('throughput', args.throughput_batch)] if args.throughput_batch else [])
+            for (kind, batch), size in ((b, s) for b in batches for s in args.infer_sizes):
                 h, w = parse_size(size)
-                x = torch.randn(args.infer_batch, 3, h, w, device=device)
+                x = torch.randn(batch, 3, h, w, device=device)
                 fns = {name: infer_fn(models[name], x, dtype)
                        for name in ours_columns() + peers}
                 t = interleaved(fns, device, args.warmup, args.repeats)
                 flops = forward_flops(x)
                 gflops, extra = share(flops, t['mmtwins'], dtype)
-                res[f'{dtype} infer {size}'] = dict(t, flops=flops, gflops=gflops)
-                row(variant, dtype, f'infer {args.infer_batch}x3x{size}', t, extra)
+                key = f'{dtype} {kind} {size}' if kind == 'infer' \
+                    else f'{dtype} throughput {batch}x{size}'
+                res[key] = dict(t, flops=flops, gflops=gflops, images_per_s=batch / t['mmtwins'])
+                if kind == 'throughput':
+                    extra = f'{batch / t["mmtwins"]:.1f} images/s, {extra}'
+                row(variant, dtype, f'{kind} {batch}x3x{size}', t, extra)
                 if args.profile:
-                    profile_row(res[f'{dtype} infer {size}'], fns['mmtwins'])
+                    profile_row(res[key], fns['mmtwins'])
                 if args.attention_calls:
-                    calls_table(res[f'{dtype} infer {size}'], x, dtype, train=False)
+                    calls_table(res[key], x, dtype, train=False)
+                if args.compile_mode and kind == 'infer':
+                    compiled_row(res[key], variant, dtype, x, fns['mmtwins'])
             for size in args.train_sizes:
                 h, w = parse_size(size)
                 x = torch.randn(args.train_batch, 3, h, w, device=device)
