@@ -69,11 +69,15 @@ def test_one_attention_setting(monkeypatch):
     fp32, bf16 = torch.zeros(1), torch.zeros(1, dtype=torch.bfloat16)
     assert [resolve_attn_impl(i, fp32) for i in ATTN_IMPLS] == ['sdpa', 'sdpa', 'math']
     assert [resolve_attn_impl(i, bf16) for i in ATTN_IMPLS] == ['math', 'sdpa', 'math']
-    # by the keys' length: GSA's 1050 keys at 800x1344 take the fused kernel in bf16 too
+    # training, by the keys' length: GSA's 1050 keys at 800x1344 take the fused kernel in
+    # bf16 too; inference takes the explicit path for any length
     from mmtwins.models.layers.attention import CPU_HALF_MATH_MAX_KEYS as most
-    q16 = torch.zeros(1, 1, 4, 8, dtype=torch.bfloat16)
+    q16 = torch.zeros(1, 1, 4, 8, dtype=torch.bfloat16, requires_grad=True)
     keys = [torch.zeros(1, 1, n, 8, dtype=torch.bfloat16) for n in (49, most, most + 1, 1050)]
     assert [resolve_attn_impl('auto', q16, k) for k in keys] == ['math', 'math', 'sdpa', 'sdpa']
+    with torch.no_grad():
+        assert [resolve_attn_impl('auto', q16, k) for k in keys] == ['math'] * 4
+    assert resolve_attn_impl('auto', q16.detach(), keys[3]) == 'math'  # nothing needs grads
     assert resolve_attn_impl('auto', q16.float(), keys[0].float()) == 'sdpa'
     # on CUDA (the rule, checked without a GPU): fp32 training over GSA's long key sequences
     # takes the explicit path; half precision, inference and short sequences the fused kernel
@@ -94,8 +98,7 @@ def test_one_attention_setting(monkeypatch):
     resolve_attn_impl('auto', qg, keys[3].float())
     with torch.no_grad():
         resolve_attn_impl('auto', qg, keys[3].float())
-    assert [(a[2:], kw) for a, kw in seen] == [
-        ((1050, True), dict(blocks=False)), ((1050, False), dict(blocks=False))]
+    assert [a[2:] + tuple(kw.values()) for a, kw in seen] == [(1050, True), (1050, False)]
     monkeypatch.undo()
     real, calls = F.scaled_dot_product_attention, []
     monkeypatch.setattr(F, 'scaled_dot_product_attention',
@@ -146,8 +149,9 @@ def test_cpu_half_precision_attention_takes_the_plain_path(monkeypatch):
 def test_cpu_attention_over_large_weights_runs_in_query_blocks(monkeypatch):
     """On the CPU without gradients, the explicit path over a weight matrix too large to hold
     at once runs in blocks of queries, with the same values (masks per query or broadcast);
-    'auto' in bf16 takes it for long key sequences only then (GSA at 800x1344 in inference),
-    the fused kernel when gradients are needed. Not while traced for export."""
+    'auto' in bf16 takes the explicit path without gradients, blocked or not, and the fused
+    kernel for these long key sequences when gradients are needed. Not while traced for
+    export."""
     import sys
 
     from mmtwins.models.layers.attention import attention, math_block_rows, resolve_attn_impl
@@ -173,12 +177,12 @@ def test_cpu_attention_over_large_weights_runs_in_query_blocks(monkeypatch):
             torch.testing.assert_close(attention(q, k, v, m, attn_impl='math'), want,
                                        rtol=1e-6, atol=1e-6)
             assert calls == [9] * 33 + [3]
-        # bf16, keys beyond CPU_HALF_MATH_MAX_KEYS: the blocks where they apply, else fused
+        # bf16, keys beyond CPU_HALF_MATH_MAX_KEYS: explicit, in blocks or held at once
         q16, k16 = q.bfloat16(), torch.randn(2, 3, 400, 16, dtype=torch.bfloat16)
-        assert resolve_attn_impl('auto', q16, k16) == 'math'
+        assert resolve_attn_impl('auto', q16, k16) == 'math' and math_block_rows(q16, k16)
         assert resolve_attn_impl('auto', q16.float(), k16.float()) == 'sdpa'  # fp32
         monkeypatch.setattr(mod, 'CPU_ATTN_WHOLE_MAX_BYTES', 2**30)
-        assert resolve_attn_impl('auto', q16, k16) == 'sdpa'  # held at once
+        assert resolve_attn_impl('auto', q16, k16) == 'math' and not math_block_rows(q16, k16)
         monkeypatch.setattr(mod, 'CPU_ATTN_WHOLE_MAX_BYTES', 2**16)
     assert resolve_attn_impl('auto', q16.requires_grad_(), k16) == 'sdpa'  # training
     calls.clear()

@@ -8,9 +8,9 @@ Both compute attention through :func:`attention`, whose kernel is one setting,
 * ``'math'``: explicit matmul + softmax (the reference path; what FLOP counting and
   exporters that rewrite SDPA need);
 * ``'auto'`` (default): ``'sdpa'``, except where ``'math'`` was measured faster
-  (:func:`auto_kernel`): on the CPU in half precision for short key sequences (LSA windows,
-  GSA at common crop sizes) and in inference for attention too large to hold at once (GSA at
-  800x1344); on CUDA in fp32 with gradients for long key sequences (GSA at 800x1344).
+  (:func:`auto_kernel`): on the CPU in half precision in inference, and in training for short
+  key sequences (LSA windows, GSA at common crop sizes); on CUDA in fp32 in training for long
+  key sequences (GSA at 800x1344).
 
 On the CPU, ``'math'`` over a large attention matrix without gradients runs in blocks of
 queries (:func:`math_block_rows`), with the same values.
@@ -56,11 +56,14 @@ def attn_impl_setting(attn_impl: Optional[str] = None, fused_attn: Optional[bool
     return attn_impl
 
 
-#: on the CPU in half precision, the longest key sequence for which ``'auto'`` takes the
-#: explicit path: measured in bf16 on 2 cores of an AMD EPYC with AVX512-BF16 (2026-12-05),
-#: matmul + softmax took 0.5-0.7x of torch's fused kernel's time for 49 keys (LSA windows) and
-#: 256-384 (GSA at 512x512), and 1.9-2.0x for 512-1050 (GSA at 800x1344), whatever the
-#: number of queries
+#: on the CPU in half precision with gradients, the longest key sequence for which ``'auto'``
+#: takes the explicit path: measured in bf16 on 2 cores of an AMD EPYC with AVX512-BF16
+#: (2026-12-05), matmul + softmax (forward and backward) took 0.2-0.7x of torch's fused
+#: kernel's time for 49 keys (LSA windows) and 256-384 (GSA at 512x512), and 0.9-1.4x for
+#: 512-1050 (GSA at 800x1344). Without gradients the explicit path (in blocks of queries
+#: where the weights are large) took 0.61-0.83x of the fused kernel's time for 18 of 21 shapes
+#: of 512-2000 keys, 0.96-1.11x for the other 3, and was the faster for every GSA and LSA call
+#: of SVT-S and PCPVT-S at 512x512 and 800x1344 (docs/benchmarks.md)
 CPU_HALF_MATH_MAX_KEYS = 384
 
 #: on the CPU without gradients, the explicit path runs in blocks of queries whose attention
@@ -97,21 +100,20 @@ def math_block_rows(q: Tensor, k: Tensor) -> int:
 
 
 def auto_kernel(device_type: str, dtype: torch.dtype, keys: Optional[int] = None,
-                grad: bool = False, blocks: bool = False) -> str:
+                grad: bool = False) -> str:
     """The kernel ``'auto'`` takes for attention on ``device_type`` in ``dtype`` over
-    ``keys`` keys (None: short), ``grad`` when gradients are needed, ``blocks`` when the
-    explicit path would run in blocks of queries (:func:`math_block_rows`):
+    ``keys`` keys (None: short), ``grad`` when gradients are needed:
 
-    * CPU, half precision: ``'math'`` for up to :data:`CPU_HALF_MATH_MAX_KEYS` keys (where
-      torch's CPU flash kernel is slower) and wherever it runs in blocks (inference with large
-      weights, GSA at 800x1344: 0.65-0.85x of the fused kernel's time);
+    * CPU, half precision: ``'math'`` without gradients (in blocks of queries where the
+      weights are large, :func:`math_block_rows`) and, with gradients, for up to
+      :data:`CPU_HALF_MATH_MAX_KEYS` keys, where torch's CPU flash kernel is slower;
     * CUDA, fp32, with gradients: ``'math'`` for more than
       :data:`CUDA_FP32_GRAD_SDPA_MAX_KEYS` keys;
     * else ``'sdpa'``.
     """
     half = dtype in (torch.bfloat16, torch.float16)
     if device_type == 'cpu' and half:
-        return 'math' if keys is None or keys <= CPU_HALF_MATH_MAX_KEYS or blocks else 'sdpa'
+        return 'math' if keys is None or keys <= CPU_HALF_MATH_MAX_KEYS or not grad else 'sdpa'
     if (device_type == 'cuda' and not half and grad and keys is not None
             and keys > CUDA_FP32_GRAD_SDPA_MAX_KEYS):
         return 'math'
@@ -131,8 +133,7 @@ def resolve_attn_impl(attn_impl: str, q: Tensor, k: Optional[Tensor] = None) -> 
     if k is None:
         return auto_kernel(q.device.type, q.dtype)
     grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad)
-    return auto_kernel(q.device.type, q.dtype, k.shape[-2], grad,
-                       blocks=bool(math_block_rows(q, k)))
+    return auto_kernel(q.device.type, q.dtype, k.shape[-2], grad)
 
 
 #: callables that see every attention call (:func:`observe_attention_calls`)
