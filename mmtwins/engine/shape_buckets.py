@@ -26,8 +26,9 @@ from typing import List, Optional, Sequence, Tuple, Union
 
 import torch.nn.functional as F
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
+
+from .compile_hook import inner_network
 
 Size = Tuple[int, int]
 
@@ -121,13 +122,6 @@ def pad_to_bucket(data: dict, buckets: Sequence[Size], pad_value: float = 0) -> 
     return data
 
 
-def _network(model):
-    """The detector or segmentor inside DDP and test-time-augmentation wrappers."""
-    model = model.module if is_model_wrapper(model) else model
-    from mmengine.model import BaseTTAModel
-    return model.module if isinstance(model, BaseTTAModel) else model
-
-
 @HOOKS.register_module()
 class ShapeBucketHook(Hook):
     """Pad each validation and test batch to the smallest of ``buckets`` that holds it.
@@ -153,7 +147,7 @@ class ShapeBucketHook(Hook):
     def _resolve(self, runner, loader_key: str) -> List[Size]:
         if self.buckets != 'auto':
             return self.buckets
-        net = _network(runner.model)
+        net = inner_network(runner.model)
         pre = getattr(net, 'data_preprocessor', None)
         divisor = getattr(pre, 'pad_size_divisor', None) or getattr(pre, 'size_divisor',
                                                                     None) or 1
@@ -163,7 +157,7 @@ class ShapeBucketHook(Hook):
         return auto_buckets(pipeline, divisor, self.steps)
 
     def _attach(self, runner, loader_key: str) -> None:
-        net = _network(runner.model)
+        net = inner_network(runner.model)
         test_cfg = getattr(net, 'test_cfg', None) or {}
         if isinstance(test_cfg, dict) and test_cfg.get('mode') == 'slide':
             runner.logger.info('shape buckets: not needed in slide inference (the network '

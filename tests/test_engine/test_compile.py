@@ -3,12 +3,14 @@ validation and testing; compiled outputs match eager ones."""
 import json
 import os.path as osp
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import torch
 from helpers import REPO_ROOT, scalars, tool
 from helpers.toy_overlays import seg_overlay
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 
 from mmtwins.cli.run import enable_compile
 from mmtwins.engine.compile_hook import compile_modules, compile_options
@@ -59,6 +61,44 @@ def test_compile_mode_reaches_the_compiled_modules(monkeypatch):
     model.backbone, model.neck = nn.Linear(2, 2), nn.Linear(2, 2)
     assert compile_modules(model, compile_options(cfg)) == ['backbone', 'neck']
     assert calls == [dict(dynamic=False, mode='reduce-overhead')] * 2
+
+
+def test_compiled_modules_are_the_ones_the_hosts_test_path_calls(monkeypatch):
+    """mmseg's test path (test_step -> predict) runs the compiled backbone, neck and decode
+    head, also inside test-time augmentation: the decode head's forward, which mmseg calls
+    directly, is compiled, for the loop only (restored after it)."""
+    import copy
+
+    from helpers.config_zoo import build
+    from mmseg.models import SegTTAModel
+    from mmseg.structures import SegDataSample
+
+    from mmtwins.engine.compile_hook import CompileForInferenceHook
+    cfg = Config.fromfile(osp.join(REPO_ROOT, 'configs', 'fpn_twins_pcpvt_s_ade20k.py'))
+    model = build(cfg).eval()
+    ran = []
+
+    def fake_compile(fn, **options):  # records which compiled callables run
+        assert options == dict(mode='reduce-overhead')
+
+        def run(*args, **kwargs):
+            ran.append(type(fn.__self__).__name__)
+            return fn(*args, **kwargs)
+        return run
+    monkeypatch.setattr(torch, 'compile', fake_compile)
+    runner = SimpleNamespace(model=SegTTAModel(module=model),
+                             cfg=Config(dict(compile=dict(mode='reduce-overhead'))),
+                             logger=MMLogger.get_instance('mmtwins-compile-test'))
+    hook = CompileForInferenceHook()
+    hook.before_test(runner)
+    img = torch.randint(0, 255, (3, 64, 64), dtype=torch.uint8)
+    sample = SegDataSample(metainfo=dict(img_shape=(64, 64), ori_shape=(64, 64)))
+    with torch.no_grad():
+        model.test_step(dict(inputs=[img], data_samples=[sample]))
+    assert ran == ['TwinsPCPVT', 'FPN', 'FPNHead']
+    hook.after_test(runner)
+    assert 'forward' not in vars(model.decode_head)
+    copy.deepcopy(model)  # nothing of the loop's compiling left in the way
 
 
 @pytest.mark.slow  # inductor compiles C++ kernels (about a minute on 2 cores)
