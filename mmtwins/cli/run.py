@@ -54,9 +54,15 @@ def enable_compile(cfg, mode=None) -> None:
     add_hook_once(cfg, 'CompileForInferenceHook')
 
 
-def enable_shape_buckets(cfg, buckets) -> None:
+def enable_shape_buckets(cfg, buckets, loader: str = 'test_dataloader') -> None:
     """``--shape-buckets [HxW ...]``: :class:`~mmtwins.engine.ShapeBucketHook` with these
-    ``(height, width)`` sizes, or ``'auto'`` for none; replaces one the config has."""
+    ``(height, width)`` sizes, or ``'auto'`` for none (checked now against ``loader``'s
+    pipeline: a ConfigError when it has nothing to size them from); replaces one the config
+    has."""
+    if not buckets:
+        from ..engine.shape_buckets import auto_buckets
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        auto_buckets(dataset.get('pipeline') or [])
     hooks = [h for h in (cfg.get('custom_hooks') or [])
              if not (isinstance(h, dict)
                      and h.get('type') in ('ShapeBucketHook', 'mmtwins.ShapeBucketHook'))]

@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     if args.compile or args.compile_mode:
         enable_compile(cfg, args.compile_mode)
     if args.shape_buckets is not None:
-        enable_shape_buckets(cfg, args.shape_buckets)
+        enable_shape_buckets(cfg, args.shape_buckets, 'val_dataloader')
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise ConfigError('--auto-scale-lr: the config has no auto_scale_lr.base_batch_size')

@@ -94,8 +94,10 @@ def auto_buckets(pipeline, divisor: int = 1, steps: int = 4) -> List[Size]:
             side = up(short * j / steps)  # the long side at its limit
             buckets.update({(side, up(long)), (up(long), side)})
     if not buckets:
-        raise ValueError('shape buckets "auto": the pipeline has no Resize with a scale to '
-                         'size them from; give the sizes, e.g. --shape-buckets 800x1344 1344x800')
+        from ..errors import ConfigError
+        raise ConfigError('shape buckets "auto": the pipeline has no Resize with a scale to '
+                          'size them from; give the sizes, e.g. --shape-buckets 800x1344 '
+                          '1344x800')
     return sorted(buckets)
 
 

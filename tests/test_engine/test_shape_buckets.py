@@ -173,5 +173,12 @@ def test_shape_buckets_option():
     enable_shape_buckets(cfg, [(800, 1344)])
     assert cfg.custom_hooks == [dict(type='EMAHook'),
                                 dict(type='ShapeBucketHook', buckets=[[800, 1344]])]
+    resize = dict(type='Resize', scale=(64, 32), keep_ratio=True)
+    cfg.test_dataloader = dict(dataset=dict(pipeline=[resize]))
     enable_shape_buckets(cfg, [])
     assert cfg.custom_hooks[-1] == dict(type='ShapeBucketHook', buckets='auto')
+    # 'auto' with nothing to size the buckets from: one clear error before any model is built
+    from mmtwins.errors import ConfigError
+    cfg.val_dataloader = dict(dataset=dict(pipeline=[dict(type='LoadImageFromFile')]))
+    with pytest.raises(ConfigError, match='no Resize with a scale to size them from'):
+        enable_shape_buckets(cfg, [], 'val_dataloader')
