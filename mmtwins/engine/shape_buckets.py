@@ -24,6 +24,7 @@ adds the hook (no sizes: ``'auto'``, from the test pipeline's ``Resize``); in a 
 import math
 from typing import List, Optional, Sequence, Tuple, Union
 
+import torch
 import torch.nn.functional as F
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -105,7 +106,9 @@ def pad_to_bucket(data: dict, buckets: Sequence[Size], pad_value: float = 0) -> 
     """A data preprocessor's output with ``inputs`` padded to its bucket and the shape
     metadata of the data samples updated (see the module's notes); unchanged when no bucket
     holds it."""
-    inputs = data['inputs']
+    inputs = data.get('inputs') if isinstance(data, dict) else None
+    if not isinstance(inputs, torch.Tensor) or inputs.dim() != 4:
+        return data  # not a stacked batch of images: left as it is
     h, w = inputs.shape[-2:]
     bucket = choose_bucket((h, w), buckets)
     if bucket is None or bucket == (h, w):

@@ -28,6 +28,11 @@ def test_bucket_sizes_and_choice():
     assert choose_bucket((600, 1100), buckets) == (800, 1344)
     assert choose_bucket((1000, 700), buckets) == (1344, 800)
     assert choose_bucket((900, 1400), buckets) is None
+    from mmtwins.engine.shape_buckets import pad_to_bucket
+    listed = dict(inputs=[torch.zeros(3, 5, 5)], data_samples=[])
+    assert pad_to_bucket(listed, [(8, 8)]) is listed  # not a stacked batch: unchanged
+    padded = pad_to_bucket(dict(inputs=torch.ones(1, 3, 5, 6)), [(8, 8), (6, 6)], 2.0)
+    assert padded['inputs'].shape == (1, 3, 6, 6) and padded['inputs'][..., 5, :].eq(2).all()
     with pytest.raises(ValueError, match="'auto' or a list of sizes"):
         ShapeBucketHook(buckets='800x1344')
     assert ShapeBucketHook(buckets=['800x1344', (800, 1344), [96, 64]]).buckets == [
