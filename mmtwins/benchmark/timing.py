@@ -92,6 +92,8 @@ def compiled_infer_fn(model, x, dtype='fp32', mode=None):
     compiled = torch.compile(model, mode=mode, dynamic=False)
 
     def run():
+        # each call a new step of CUDA graph trees: the last call's outputs may be overwritten
+        torch.compiler.cudagraph_mark_step_begin()
         with torch.no_grad(), autocast(x.device.type, dtype):
             return compiled(x)
     with torch.no_grad(), autocast(x.device.type, dtype):
