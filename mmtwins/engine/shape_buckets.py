@@ -55,8 +55,8 @@ def choose_bucket(shape: Size, buckets: Sequence[Size]) -> Optional[Size]:
 
 
 def resize_scales(pipeline) -> List[Tuple[int, int]]:
-    """The ``scale`` of every keep-ratio ``Resize`` in a pipeline (nested ones of test-time
-    augmentation included), as mmcv writes it: (long or width, short or height)."""
+    """``(scale, keep_ratio)`` of every ``Resize`` with a ``scale`` in a pipeline (nested ones
+    of test-time augmentation included); ``scale`` as mmcv writes it, ``(width, height)``."""
     found = []
     if isinstance(pipeline, dict):
         kind = str(pipeline.get('type', '')).split('.')[-1]
@@ -135,7 +135,7 @@ class ShapeBucketHook(Hook):
         buckets: ``(height, width)`` pairs or ``'HxW'`` strings, or ``'auto'``
             (:func:`auto_buckets` from the loop's pipeline and the data preprocessor's
             ``pad_size_divisor``/``size_divisor``).
-        steps: ``'auto'``: steps of the long side per orientation.
+        steps: ``'auto'``: steps per side and orientation (:func:`auto_buckets`).
     """
 
     priority = 'LOW'
