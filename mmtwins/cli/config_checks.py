@@ -55,13 +55,24 @@ def ensure_atomic_checkpoints(cfg: Config) -> None:
         hook['backend_args'] = dict(BACKEND_ARGS)
 
 
+def _is_hook(hook, hook_type: str) -> bool:
+    """Whether a ``custom_hooks`` entry is a hook of that type (plain or ``mmtwins.`` name)."""
+    return isinstance(hook, dict) and hook.get('type') in (hook_type, f'mmtwins.{hook_type}')
+
+
 def add_hook_once(cfg: Config, hook_type: str) -> None:
     """Append ``dict(type=hook_type)`` to ``cfg.custom_hooks`` unless a hook of that type
-    (under its plain or ``mmtwins.`` name) is there already."""
+    is there already."""
     hooks = list(cfg.get('custom_hooks') or [])
-    names = (hook_type, f'mmtwins.{hook_type}')
-    if not any(isinstance(h, dict) and h.get('type') in names for h in hooks):
+    if not any(_is_hook(h, hook_type) for h in hooks):
         cfg.custom_hooks = hooks + [dict(type=hook_type)]
+
+
+def set_hook(cfg: Config, hook_type: str, **kwargs) -> None:
+    """Put ``dict(type=hook_type, **kwargs)`` last in ``cfg.custom_hooks``, in place of any
+    hook of that type there."""
+    hooks = [h for h in (cfg.get('custom_hooks') or []) if not _is_hook(h, hook_type)]
+    cfg.custom_hooks = hooks + [dict(type=hook_type, **kwargs)]
 
 
 def ensure_checkpoint_check(cfg: Config) -> None:

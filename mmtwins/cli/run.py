@@ -59,15 +59,12 @@ def enable_shape_buckets(cfg, buckets, loader: str = 'test_dataloader') -> None:
     ``(height, width)`` sizes, or ``'auto'`` for none (checked now against ``loader``'s
     pipeline: a ConfigError when it has nothing to size them from); replaces one the config
     has."""
+    from ..engine.shape_buckets import auto_buckets, loader_pipeline
+    from .config_checks import set_hook
     if not buckets:
-        from ..engine.shape_buckets import auto_buckets
-        dataset = (cfg.get(loader) or {}).get('dataset') or {}
-        auto_buckets(dataset.get('pipeline') or [])
-    hooks = [h for h in (cfg.get('custom_hooks') or [])
-             if not (isinstance(h, dict)
-                     and h.get('type') in ('ShapeBucketHook', 'mmtwins.ShapeBucketHook'))]
-    cfg.custom_hooks = hooks + [dict(type='ShapeBucketHook',
-                                     buckets=[list(b) for b in buckets] if buckets else 'auto')]
+        auto_buckets(loader_pipeline(cfg, loader))
+    set_hook(cfg, 'ShapeBucketHook',
+             buckets=[list(b) for b in buckets] if buckets else 'auto')
 
 
 def enable_amp_inference(cfg, loops=('test_cfg',)) -> str:

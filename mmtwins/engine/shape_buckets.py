@@ -102,6 +102,14 @@ def auto_buckets(pipeline, divisor: int = 1, steps: int = 4) -> List[Size]:
     return sorted(buckets)
 
 
+def loader_pipeline(cfg, loader_key: str) -> list:
+    """The pipeline of a config's dataloader (``'test_dataloader'``, ``'val_dataloader'``),
+    or an empty one."""
+    loader = cfg.get(loader_key) or {}
+    dataset = (loader.get('dataset') if isinstance(loader, dict) else None) or {}
+    return dataset.get('pipeline') or []
+
+
 def pad_to_bucket(data: dict, buckets: Sequence[Size], pad_value: float = 0) -> dict:
     """A data preprocessor's output with ``inputs`` padded to its bucket and the shape
     metadata of the data samples updated (see the module's notes); unchanged when no bucket
@@ -156,10 +164,7 @@ class ShapeBucketHook(Hook):
         pre = getattr(net, 'data_preprocessor', None)
         divisor = getattr(pre, 'pad_size_divisor', None) or getattr(pre, 'size_divisor',
                                                                     None) or 1
-        loader = runner.cfg.get(loader_key) or {}
-        pipeline = loader.get('dataset', {}).get('pipeline', []) \
-            if isinstance(loader, dict) else []
-        return auto_buckets(pipeline, divisor, self.steps)
+        return auto_buckets(loader_pipeline(runner.cfg, loader_key), divisor, self.steps)
 
     def _attach(self, runner, loader_key: str) -> None:
         net = inner_network(runner.model)

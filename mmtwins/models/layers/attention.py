@@ -15,8 +15,8 @@ Both compute attention through :func:`attention`, whose kernel is one setting,
 On the CPU, ``'math'`` over a large attention matrix without gradients runs in blocks of
 queries (:func:`math_block_rows`), with the same values.
 
-A new kernel is a new name in :data:`ATTN_IMPLS`, its rule in :func:`resolve_attn_impl` and
-its branch in :func:`attention`.
+A new kernel is a new name in :data:`ATTN_IMPLS`, its rule in :func:`auto_kernel` and its
+branch in :func:`attention`.
 """
 import contextlib
 from typing import Callable, Optional, Tuple
@@ -130,10 +130,9 @@ def resolve_attn_impl(attn_impl: str, q: Tensor, k: Optional[Tensor] = None) -> 
         return 'math'
     if attn_impl != 'auto':
         return attn_impl
-    if k is None:
-        return auto_kernel(q.device.type, q.dtype)
-    grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad)
-    return auto_kernel(q.device.type, q.dtype, k.shape[-2], grad)
+    keys = None if k is None else k.shape[-2]
+    grad = torch.is_grad_enabled() and (q.requires_grad or (k is not None and k.requires_grad))
+    return auto_kernel(q.device.type, q.dtype, keys, grad)
 
 
 #: callables that see every attention call (:func:`observe_attention_calls`)
